@@ -1,0 +1,266 @@
+"""The offline store: one SQLite file (WAL) holding the last accepted feed.
+
+A new feed replaces the old one in a single transaction, so a reader — the app, or
+``kiosk items`` in another process — sees the whole old snapshot or the whole new one,
+never a mix, even if the writer is killed or the power fails half-way: SQLite's journal
+rolls an unfinished transaction back on the next open.
+
+Each call opens its own short-lived connection. That costs well under a millisecond and
+makes the store safe to use from the UI thread and the sync thread at once without
+sharing a connection across threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sync.codec import item_from_dict, item_to_dict, meta_from_dict, meta_to_dict
+from sync.errors import FeedRejected, StoreError
+from sync.model import FeedMeta, Item
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feed_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sequence INTEGER NOT NULL,
+    generated_at TEXT NOT NULL,
+    meta_json TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    feed_url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    accepted_at TEXT NOT NULL,
+    items_in_feed INTEGER NOT NULL,
+    items_withheld INTEGER NOT NULL,
+    dropped_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    data_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_status (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_attempt_at TEXT,
+    last_result TEXT,
+    last_error TEXT,
+    last_success_at TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the terminal holds, without the items: enough to decide on the next sync."""
+
+    sequence: int
+    generated_at: datetime
+    body_sha256: str
+    feed_url: str
+    etag: str | None
+    last_modified: str | None
+    accepted_at: datetime
+    items_in_feed: int
+    items_withheld: int
+    dropped: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    last_attempt_at: datetime | None = None
+    last_result: str | None = None  # "updated" | "not_modified" | "failed"
+    last_error: str | None = None
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent read of the store; ``meta`` is None before the first accepted feed."""
+
+    meta: FeedMeta | None
+    state: FeedState | None
+    items: tuple[Item, ...] = field(default=())
+
+    @property
+    def sequence(self) -> int | None:
+        return self.state.sequence if self.state else None
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except OSError as exc:
+            raise StoreError(f"store {self.path}: {exc.strerror or exc}") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection whose transaction commits on success and rolls back on error."""
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cannot open: {exc}") from exc
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed feed survives a power cut, not only a crash. Swaps are rare,
+            # so the extra fsync costs nothing that matters.
+            db.execute("PRAGMA synchronous = FULL")
+            yield db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store {self.path}: {exc}") from exc
+        finally:
+            db.close()
+
+    def snapshot(self) -> Snapshot:
+        with self._connect() as db:
+            db.execute("BEGIN")
+            try:
+                state_row = db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone()
+                rows = db.execute("SELECT data_json FROM items ORDER BY rowid").fetchall()
+            finally:
+                db.execute("COMMIT")
+        if state_row is None:
+            return Snapshot(meta=None, state=None)
+        meta, state = _state_from_row(state_row)
+        items = tuple(item_from_dict(json.loads(r[0])) for r in rows)
+        return Snapshot(meta=meta, state=state, items=items)
+
+    def feed_state(self) -> FeedState | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone()
+        return _state_from_row(row)[1] if row else None
+
+    def replace_snapshot(
+        self,
+        meta: FeedMeta,
+        items: Sequence[Item],
+        *,
+        body_sha256: str,
+        feed_url: str,
+        etag: str | None,
+        last_modified: str | None,
+        accepted_at: datetime,
+        items_in_feed: int,
+        items_withheld: int,
+        dropped: Sequence[str],
+    ) -> None:
+        """Swap in a new feed atomically; refuse a sequence lower than the one held.
+
+        The sequence is checked again inside the write transaction so that two syncs
+        racing each other can never roll the store back.
+        """
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT sequence FROM feed_state WHERE id = 1").fetchone()
+                if row is not None and meta.sequence < row[0]:
+                    raise FeedRejected(
+                        f"feed sequence {meta.sequence} is lower than the {row[0]} already held"
+                        " (replayed old feed)"
+                    )
+                db.execute("DELETE FROM items")
+                db.executemany(
+                    "INSERT INTO items (id, category, data_json) VALUES (?, ?, ?)",
+                    (
+                        (i.id, i.category, json.dumps(item_to_dict(i), ensure_ascii=False))
+                        for i in items
+                    ),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO feed_state VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        meta.sequence,
+                        meta.generated_at.isoformat(),
+                        json.dumps(meta_to_dict(meta), ensure_ascii=False),
+                        body_sha256,
+                        feed_url,
+                        etag,
+                        last_modified,
+                        accepted_at.isoformat(),
+                        items_in_feed,
+                        items_withheld,
+                        json.dumps(list(dropped), ensure_ascii=False),
+                    ),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def update_validators(self, etag: str | None, last_modified: str | None) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE feed_state SET etag = ?, last_modified = ? WHERE id = 1",
+                (etag, last_modified),
+            )
+
+    def record_attempt(self, at: datetime, result: str, error: str | None = None) -> None:
+        """Remember how the last sync went, for ``kiosk status`` and the offline badge."""
+        ok = result != "failed"
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO sync_status (id, consecutive_failures) VALUES (1, 0)"
+                " ON CONFLICT(id) DO NOTHING"
+            )
+            db.execute(
+                "UPDATE sync_status SET last_attempt_at = ?, last_result = ?, last_error = ?,"
+                " last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END,"
+                " consecutive_failures = CASE WHEN ? THEN 0 ELSE consecutive_failures + 1 END"
+                " WHERE id = 1",
+                (at.isoformat(), result, error, ok, at.isoformat(), ok),
+            )
+
+    def sync_status(self) -> SyncStatus:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT last_attempt_at, last_result, last_error, last_success_at,"
+                " consecutive_failures FROM sync_status WHERE id = 1"
+            ).fetchone()
+        if row is None:
+            return SyncStatus()
+        return SyncStatus(
+            last_attempt_at=_dt(row[0]),
+            last_result=row[1],
+            last_error=row[2],
+            last_success_at=_dt(row[3]),
+            consecutive_failures=row[4],
+        )
+
+    def media_names(self) -> set[str]:
+        """Local media files the held snapshot refers to (what media collection must keep)."""
+        return {m.local_path for item in self.snapshot().items for m in item.media if m.local_path}
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _state_from_row(row: sqlite3.Row | tuple) -> tuple[FeedMeta, FeedState]:
+    (_, sequence, generated_at, meta_json, body_sha, url, etag, last_mod, accepted,
+     in_feed, withheld, dropped_json) = row  # fmt: skip
+    state = FeedState(
+        sequence=sequence,
+        generated_at=datetime.fromisoformat(generated_at),
+        body_sha256=body_sha,
+        feed_url=url,
+        etag=etag,
+        last_modified=last_mod,
+        accepted_at=datetime.fromisoformat(accepted),
+        items_in_feed=in_feed,
+        items_withheld=withheld,
+        dropped=tuple(json.loads(dropped_json)),
+    )
+    return meta_from_dict(json.loads(meta_json)), state
