@@ -35,6 +35,7 @@ class QRCode(Widget):
         super().__init__(**kwargs)
         self._texture: Texture | None = None
         self.bind(matrix=self._rebuild, pos=self._redraw, size=self._redraw)
+        self._rebuild()
 
     def _rebuild(self, *_args: object) -> None:
         self._texture = matrix_texture(self.matrix) if self.matrix else None
