@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="RFC3339", help="render as at this time")
     p.set_defaults(func=cmd_screenshot)
 
+    p = sub.add_parser("hash-pin", help="hash a technician PIN for [technician] pin_hash")
+    p.set_defaults(func=cmd_hash_pin)
+
     try:
         from kiosk.county.cli import add_feed_commands
     except ImportError:  # pragma: no cover - the county tools ship with the package
@@ -217,6 +220,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_hash_pin(args: argparse.Namespace) -> int:
+    """Read the PIN from the terminal (or stdin) so it never lands in shell history."""
+    import getpass
+
+    from kiosk.pin import hash_pin
+
+    pin = getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    try:
+        print(f'pin_hash = "{hash_pin(pin)}"')
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return 0
 
 
