@@ -1,0 +1,1 @@
++NESfFkVecAa1OJmzMe52Zcl9076ehNpfASjMiF5eJwFZC0aPqxSntg5l46IgD1ecorTVsOA8vHh45aWlD7fAw==
