@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -80,4 +80,4 @@ def test_naive_time_is_refused() -> None:
         effective_now(datetime(2026, 1, 1), meta)
 
 
-UTC_ = timezone.utc
+UTC_ = UTC
