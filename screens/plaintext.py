@@ -47,8 +47,17 @@ def wrap(text: str, width: float, font_size: float, bold: bool = False) -> list[
     return break_lines(sanitize(text), max(width, 1.0), measurer(font_size, bold))
 
 
-def line_pixels(font_size: float) -> float:
-    return font_size * LINE_HEIGHT
+@lru_cache(maxsize=64)
+def line_pixels(font_size: float, bold: bool = False, font_name: str = FONT_NAME) -> float:
+    """Height of one line of a PlainLabel, measured with the real font.
+
+    Kivy's ``line_height`` multiplies the font's own line height, which for Noto Sans CJK
+    is already about 1.45 em — above the 1.3 the elderly-reading norms ask for — so
+    labels keep ``line_height`` at :data:`screens.theme.LINE_HEIGHT` (1.0) and pagination
+    uses this measured value rather than a guess.
+    """
+    core = CoreLabel(font_name=font_name, font_size=font_size, bold=bold)
+    return float(core.get_extents("国Ag")[1]) * LINE_HEIGHT
 
 
 class PlainLabel(Label):
@@ -86,6 +95,7 @@ class PlainLabel(Label):
     def _rewrap(self, *_args: object) -> None:
         if not self.wrap_text:
             self.text = sanitize(self.source_text).replace("\n", " ")
+            self.text_size = (None, None)
             return
         # A hair narrower than the box, so Kivy's own wrap never re-breaks our lines.
         width = self.width - 2
