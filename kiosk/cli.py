@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hash-pin", help="hash a technician PIN for [technician] pin_hash")
     p.set_defaults(func=cmd_hash_pin)
 
+    from kiosk.ops_cli import add_ops_commands
+
+    add_ops_commands(sub)
+
     try:
         from kiosk.county.cli import add_feed_commands
     except ImportError:  # pragma: no cover - the county tools ship with the package

@@ -92,6 +92,16 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class OpsConfig:
+    """What the county sees: heartbeat, Prometheus textfile, play-log size."""
+
+    heartbeat_url: str = ""  # empty: no heartbeat
+    heartbeat_minutes: float = 5.0
+    metrics_textfile: str = ""  # empty: no metrics file
+    playlog_max_rows: int = 500_000
+
+
+@dataclass(frozen=True)
 class TechnicianConfig:
     pin_hash: str = ""
 
@@ -105,6 +115,7 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     technician: TechnicianConfig = field(default_factory=TechnicianConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     source: str = "<built-in demo>"
 
     @property
@@ -114,6 +125,14 @@ class Config:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def playlog_path(self) -> Path:
+        return self.data_dir / "playlog.sqlite3"
+
+    @property
+    def heartbeat_dir(self) -> Path:
+        return self.data_dir / "heartbeat"
 
     @property
     def is_demo(self) -> bool:
@@ -164,6 +183,9 @@ _SECTIONS: dict[str, set[str]] = {
     "display": set(DisplayConfig.__dataclass_fields__),
     "schedule": {"screen_on", "screen_off"},
     "technician": {"pin_hash"},
+    "heartbeat": {"url", "every_minutes"},
+    "metrics": {"textfile"},
+    "playlog": {"max_rows"},
 }
 
 
@@ -269,6 +291,22 @@ def from_dict(raw: dict[str, Any], *, source: str, base_dir: Path | None = None)
     if (schedule.screen_on is None) != (schedule.screen_off is None):
         raise fail("schedule", "screen_on/screen_off", "must be given together")
 
+    heartbeat_url = get("heartbeat", "url", str, "")
+    if heartbeat_url and urlsplit(heartbeat_url).scheme not in ("http", "https"):
+        raise fail("heartbeat", "url", "must be an https:// or http:// URL")
+    textfile = get("metrics", "textfile", str, "")
+    if textfile and not textfile.endswith(".prom"):
+        raise fail("metrics", "textfile", "must end in .prom (node_exporter reads *.prom)")
+    max_rows = get("playlog", "max_rows", int, 500_000)
+    if max_rows < 1000:
+        raise fail("playlog", "max_rows", "must be at least 1000")
+    ops = OpsConfig(
+        heartbeat_url=heartbeat_url,
+        heartbeat_minutes=positive("heartbeat", "every_minutes", 5.0),
+        metrics_textfile=textfile,
+        playlog_max_rows=max_rows,
+    )
+
     return Config(
         terminal=terminal,
         feed=feed,
@@ -277,6 +315,7 @@ def from_dict(raw: dict[str, Any], *, source: str, base_dir: Path | None = None)
         display=display,
         schedule=schedule,
         technician=TechnicianConfig(pin_hash=get("technician", "pin_hash", str, "")),
+        ops=ops,
         source=source,
     )
 

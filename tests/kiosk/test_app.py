@@ -1,0 +1,146 @@
+"""The App itself in a real off-screen Kivy window: rolling, touch, idle return, play log.
+
+The App is built and started by hand (``build`` + ``on_start``) instead of ``run()`` so the
+test can pump frames and move a fake idle clock; everything else is real: the store holds
+the bundled demo feed synced over file://, the scheduler thread runs, screens render.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.config import ASSETS, load
+from kiosk.terminal import make_coordinator
+from tests.conftest import write_config
+from tests.gui import ensure_window
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    pub = (ASSETS / "demo" / "demo-key.pub").read_text().strip()
+    path = write_config(
+        tmp_path / "k.toml",
+        url=(ASSETS / "demo" / "feed" / "feed.json").as_uri(),
+        data_dir=tmp_path / "data",
+        public_keys=[pub],
+        extra='[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n',
+    )
+    text = path.read_text().replace('mode = "signage"', 'mode = "touch"')
+    path.write_text(text)
+    config = load(path)
+    make_coordinator(config).sync()
+    window = ensure_window()
+    from kiosk.app import build_app
+
+    application = build_app(config)
+    clock = FakeClock()
+    application.idle.clock = clock
+    application.idle.touched()
+    root = application.build()
+    application.root = root
+    for child in list(window.children):
+        window.remove_widget(child)
+    window.add_widget(root)
+    application.on_start()
+    from kiosk.render import pump
+
+    pump(4)
+    application.fake_clock = clock
+    yield application
+    application.on_stop()
+    window.remove_widget(root)
+
+
+def touch_at(app: Any, x: float, y: float) -> bool:
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(x, y)
+    return bool(app._on_any_touch(Window, touch))
+
+
+def test_rolls_then_touch_opens_browsing_and_idle_returns(app: Any) -> None:
+    from kiosk.render import pump
+
+    assert app.sm.current == "signage"
+    first = app.current_slide
+    assert first is not None
+    app.advance()
+    assert app.current_slide is not None and app.current_slide != first
+
+    assert touch_at(app, 900, 500) is True  # consumed: the first touch only opens browsing
+    assert app.sm.current == "home"
+    cat = app.player.categories()[0]
+    app.open_category(cat.id)
+    assert app.sm.current == "category"
+    card = app.player.cards_in(cat.id)[0]
+    app.open_item(card.id)
+    assert app.sm.current == "detail"
+    pump(2)
+
+    app.fake_clock.now += 81
+    app._idle_tick(0)
+    banner = app.detail.ids.countdown
+    assert banner.shown and banner.seconds == 9
+    app.fake_clock.now += 5
+    app.idle.touched()  # a touch cancels the countdown
+    app._idle_tick(0)
+    assert app.sm.current == "detail" and not banner.shown
+    app.fake_clock.now += 91
+    app._idle_tick(0)
+    pump(12)
+    assert app.sm.current == "signage"
+
+
+def test_keys_that_would_exit_are_swallowed(app: Any) -> None:
+    from kivy.core.window import Window
+
+    assert app._on_keyboard(Window, 27, 0, None, []) is True  # Esc
+    assert app._on_keyboard(Window, 282, 0, None, []) is True  # F1: settings
+    assert app._on_keyboard(Window, 285, 0, None, ["alt"]) is True  # Alt+F4
+    assert app._on_close() is True
+    assert app.open_settings() is False
+    assert app._on_keyboard(Window, 97, 0, "a", []) is False
+
+
+def test_pages_follow_the_laid_out_screen_size(app: Any) -> None:
+    """Regression: pages were once counted for Kivy's 100x100 default size (138 pages)."""
+    assert tuple(app.rolling.size) == (1920, 1080)
+    pages = [app.player.pages_of(app.player.card_for(i)) for i in app.player.items]
+    assert max(pages) <= 10  # the longest demo body (about 1,200 characters) takes 5
+
+
+def test_play_log_records_only_what_was_on_screen(app: Any) -> None:
+    items = set()
+    for _ in range(12):
+        app.advance()
+        items.add(app.current_slide.card.id)
+    # One row per showing of an item (its pages together), written when it leaves.
+    assert app.playlog.count() >= len(items) - 1 >= 2
+    touch_at(app, 900, 500)
+    assert app.sm.current == "home"
+    shown = app.playlog.count()
+    for _ in range(3):
+        app.advance()  # the rotation goes on behind the touch screens
+    assert app.playlog.count() == shown  # ... but is not logged as shown
+
+
+def test_technician_corner_needs_the_pin(app: Any) -> None:
+    from kivy.core.window import Window
+
+    touch_at(app, 10, Window.height - 10)
+    app._long_pressed(0)
+    assert app.sm.current == "pin"
+    app._check_pin("0000")  # no pin_hash configured: never opens
+    assert app.sm.current == "pin"
