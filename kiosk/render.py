@@ -26,12 +26,17 @@ def prepare_window(width: int, height: int, *, visible: bool = False) -> None:
     # PYTHON: Kivy logs through the standard logging tree instead of rewiring the root
     # logger, so our level and handlers (journald via stderr) apply to it too.
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KCFG_KIVY_LOG_LEVEL", os.environ.get("KIOSK_KIVY_LOG_LEVEL", "warning"))
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_METRICS_DENSITY", "1")
     from kivy.config import Config
 
-    Config.set("kivy", "log_level", os.environ.get("KIOSK_KIVY_LOG_LEVEL", "warning"))
+    level = os.environ.get("KIOSK_KIVY_LOG_LEVEL", "warning")
+    Config.set("kivy", "log_level", level)
+    import logging
+
+    logging.getLogger("kivy").setLevel(level.upper())
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "resizable", "0")

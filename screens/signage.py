@@ -85,14 +85,20 @@ def meta_parts(card: ItemCard) -> list[str]:
 
 def meta_lines(card: ItemCard, width: float, font_size: float) -> list[str]:
     """publisher · date · 目录编号 · window, broken only between parts where possible."""
-    measure = measurer(font_size)
     limit = width - 2
+
+    def fits(text: str) -> bool:
+        # The same breaker the label uses (it sums per-character widths, which can exceed
+        # the width of the whole string measured at once), so a line we call one line is
+        # never wrapped again by the label.
+        return len(wrap(text, limit, font_size)) <= 1
+
     lines: list[str] = []
     for part in meta_parts(card):
         joined = f"{lines[-1]}{META_SEPARATOR}{part}" if lines else part
-        if lines and measure(joined) <= limit:
+        if lines and fits(joined):
             lines[-1] = joined
-        elif measure(part) <= limit or limit <= 0:
+        elif fits(part) or limit <= 0:
             lines.append(part)
         else:
             lines.extend(wrap(part, limit, font_size))
