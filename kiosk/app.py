@@ -136,7 +136,7 @@ def build_app(config: Config) -> Any:
             )
             # Pagination depends on the screen's size, which is only final after the first
             # layout (and changes if the output mode does): re-paginate on every resize.
-            self._repaginate = Clock.create_trigger(self._on_resize, 0.1)
+            self._repaginate = Clock.create_trigger(self._on_resize, 0)
             self.rolling.bind(size=lambda *_: self._repaginate())
             Window.show_cursor = False
             Window.bind(on_keyboard=self._on_keyboard, on_request_close=self._on_close)

@@ -54,7 +54,9 @@ class SyncScheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        """Safe to call twice: Kivy's App.stop() runs on_stop more than once."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
 
     def sync_now(self) -> None:
         """Ask for a sync soon (technician button); coalesces with one already queued."""

@@ -55,7 +55,8 @@ def app(tmp_path: Path) -> Any:
     application.on_start()
     from kiosk.render import pump
 
-    pump(4)
+    pump(6)
+    application._on_resize(0)  # as the resize trigger does, whatever the frame timing
     application.fake_clock = clock
     yield application
     application.on_stop()
