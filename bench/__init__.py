@@ -1,0 +1,1 @@
+"""Benchmarks for the "prove it" figures: sync and app, printed, never asserted."""
