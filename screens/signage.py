@@ -588,7 +588,11 @@ class SignageScreen(Screen):
 
     def _layout(self, card: ItemCard) -> SlideLayout:
         w, h = int(self.width), int(self.height)
-        has_qr = self._qr(card.feedback_url) is not None
+        # Whether a QR corner is reserved depends only on there being a URL and a provider,
+        # not on encoding it: pagination runs for every item at start-up and after each
+        # snapshot, and encoding a QR code per item there cost seconds. A code that fails
+        # to encode when drawn shows the phone in the same corner, so pages stay the same.
+        has_qr = bool(card.feedback_url) and self.qr_for is not None
         phone = self._phone()
         key = (card, w, h, has_qr, phone)
 
