@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.config import Config
+from kiosk.display_power import DisplayPower, DisplayPowerError, detect
 from kiosk.idle import IdleTimer
 from kiosk.pin import PinGuard
 from kiosk.player import PlannedSlide, Player
@@ -98,6 +99,7 @@ def build_app(config: Config) -> Any:
             self._long_press_ev: Any = None
             self.started = datetime.now(UTC)
             self.current_slide: PlannedSlide | None = None
+            self.display_power = _display_power(config)
             from kiosk.metrics import Counters
             from kiosk.playlog import PlayLog, PlayRecorder
 
@@ -211,6 +213,7 @@ def build_app(config: Config) -> Any:
                     playlog=self.playlog,
                     status=lambda: status_dict(config),
                     every_seconds=ops.heartbeat_minutes * 60,
+                    token=ops.heartbeat_token,
                 )
                 self.heartbeat.start()
             if ops.metrics_textfile:
@@ -232,6 +235,7 @@ def build_app(config: Config) -> Any:
                     worker.stop()
             if self.scheduler is not None:
                 self.scheduler.shutdown()
+            self.display_power.close()
             _notify_systemd("STOPPING=1")
 
         def open_settings(self, *args: Any) -> bool:  # the Kivy settings panel never opens
@@ -345,6 +349,9 @@ def build_app(config: Config) -> Any:
                 self._refresh_rolling_extras()
             local = datetime.now().astimezone().time()
             off = config.schedule.screen_is_off(local)
+            # Asked every tick, sent only on a change (or a retry after a failure), so a TV
+            # switched on by hand at night is put back to standby within the retry time.
+            self.display_power.request(not off)
             if off != self.screen_off:
                 self.screen_off = off
                 self.rolling.set_blank(off)
@@ -445,6 +452,20 @@ def build_app(config: Config) -> Any:
             self.sm.current = "feedback"
 
     return KioskApp()
+
+
+def _display_power(config: Config) -> DisplayPower:
+    """The screen's power switch; none when there are no screen-off hours to keep."""
+    if config.schedule.screen_on is None:
+        return DisplayPower(None)
+    try:
+        backend = detect(config.schedule.power)
+    except DisplayPowerError as exc:
+        log.warning("display power: %s; screen-off hours will only show black", exc)
+        return DisplayPower(None)
+    if backend is None:
+        log.warning("display power: no way to switch this screen off; it will only show black")
+    return DisplayPower(backend)
 
 
 def _navbars(screen: Any) -> list[Any]:

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 
+from kiosk.display_power import METHODS as POWER_METHODS
+from kiosk.display_power import PowerSettings
 from sync import trust
 
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -75,12 +77,16 @@ class DisplayConfig:
     urgent_every: int = 8
     idle_timeout_seconds: float = 90.0
     ticker: bool = True
+    # How the panel is mounted, turned clockwise: 90/270 for a landscape panel hung as a
+    # portrait one. width/height stay the picture as residents see it (1080x1920).
+    rotation: int = 0
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
     screen_on: time | None = None
     screen_off: time | None = None
+    power: PowerSettings = field(default_factory=PowerSettings)
 
     def screen_is_off(self, now: time) -> bool:
         """Screen-off hours may wrap past midnight (off 21:00, on 07:00)."""
@@ -96,6 +102,7 @@ class OpsConfig:
     """What the county sees: heartbeat, Prometheus textfile, play-log size."""
 
     heartbeat_url: str = ""  # empty: no heartbeat
+    heartbeat_token: str = ""  # sent as "Authorization: Bearer <token>" when set
     heartbeat_minutes: float = 5.0
     metrics_textfile: str = ""  # empty: no metrics file
     playlog_max_rows: int = 500_000
@@ -181,9 +188,16 @@ _SECTIONS: dict[str, set[str]] = {
     "trust": {"public_keys", "allow_unsigned"},
     "paths": {"data_dir"},
     "display": set(DisplayConfig.__dataclass_fields__),
-    "schedule": {"screen_on", "screen_off"},
+    "schedule": {
+        "screen_on",
+        "screen_off",
+        "display_power",
+        "cec_device",
+        "wlr_output",
+        "backlight",
+    },
     "technician": {"pin_hash"},
-    "heartbeat": {"url", "every_minutes"},
+    "heartbeat": {"url", "every_minutes", "token"},
     "metrics": {"textfile"},
     "playlog": {"max_rows"},
 }
@@ -283,17 +297,39 @@ def from_dict(raw: dict[str, Any], *, source: str, base_dir: Path | None = None)
         raise fail("display", "page_min_seconds", "is larger than page_max_seconds")
     if display.urgent_every < 1:
         raise fail("display", "urgent_every", "must be at least 1")
+    if display.rotation not in (0, 90, 180, 270):
+        raise fail("display", "rotation", "must be 0, 90, 180 or 270")
 
     schedule = ScheduleConfig(
         screen_on=_clock_time(raw, "screen_on", fail),
         screen_off=_clock_time(raw, "screen_off", fail),
+        power=PowerSettings(
+            method=get("schedule", "display_power", str, "auto"),
+            cec_device=get("schedule", "cec_device", str, "/dev/cec0"),
+            wlr_output=get("schedule", "wlr_output", str, "HDMI-A-1"),
+            backlight=get("schedule", "backlight", str, ""),
+        ),
     )
+    if schedule.power.method not in POWER_METHODS:
+        raise fail("schedule", "display_power", f"must be one of {', '.join(POWER_METHODS)}")
+    if not schedule.power.cec_device.startswith("/dev/"):
+        raise fail("schedule", "cec_device", 'must be a device path like "/dev/cec0"')
+    if "/" in schedule.power.backlight or schedule.power.backlight.startswith("."):
+        raise fail("schedule", "backlight", "must be a name under /sys/class/backlight")
     if (schedule.screen_on is None) != (schedule.screen_off is None):
         raise fail("schedule", "screen_on/screen_off", "must be given together")
 
     heartbeat_url = get("heartbeat", "url", str, "")
     if heartbeat_url and urlsplit(heartbeat_url).scheme not in ("http", "https"):
         raise fail("heartbeat", "url", "must be an https:// or http:// URL")
+    token = get("heartbeat", "token", str, "")
+    if token and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,512}", token):
+        raise fail("heartbeat", "token", "must be 16-512 characters of A-Z a-z 0-9 . _ ~ + / = -")
+    if token and not heartbeat_url:
+        raise fail("heartbeat", "token", "is set but [heartbeat] url is not")
+    parts = urlsplit(heartbeat_url)
+    if token and parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise fail("heartbeat", "token", "is sent only over https:// (or to this machine)")
     textfile = get("metrics", "textfile", str, "")
     if textfile and not textfile.endswith(".prom"):
         raise fail("metrics", "textfile", "must end in .prom (node_exporter reads *.prom)")
@@ -302,6 +338,7 @@ def from_dict(raw: dict[str, Any], *, source: str, base_dir: Path | None = None)
         raise fail("playlog", "max_rows", "must be at least 1000")
     ops = OpsConfig(
         heartbeat_url=heartbeat_url,
+        heartbeat_token=token,
         heartbeat_minutes=positive("heartbeat", "every_minutes", 5.0),
         metrics_textfile=textfile,
         playlog_max_rows=max_rows,

@@ -99,6 +99,7 @@ class Heartbeat:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        token: str = "",
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -106,6 +107,7 @@ class Heartbeat:
         if every_seconds <= 0 or max_queue_files < 1 or max_plays < 1:
             raise ValueError("heartbeat every_seconds, max_queue_files, max_plays must be > 0")
         self.url = url
+        self.token = token
         self.terminal_id = terminal_id
         self.queue_dir = Path(queue_dir)
         self.playlog = playlog
@@ -343,14 +345,14 @@ class Heartbeat:
         }
         body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
         where = redact_url(self.url)
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
             resp = self.session.post(
                 self.url,
                 data=body,
-                headers={
-                    "Content-Type": "application/json; charset=utf-8",
-                    "User-Agent": USER_AGENT,
-                },
+                headers=headers,
                 timeout=self.timeouts,
                 allow_redirects=False,
                 stream=True,
@@ -361,6 +363,11 @@ class Heartbeat:
             reason = " ".join(str(exc).split())[:200]
             raise _SendFailed(f"heartbeat {where}: {type(exc).__name__}: {reason}") from None
         with resp:
+            if resp.status_code in (401, 403):
+                raise _SendFailed(
+                    f"heartbeat {where}: HTTP {resp.status_code}, the county refused this"
+                    " terminal: check [heartbeat] token"
+                )
             if not 200 <= resp.status_code < 300:
                 raise _SendFailed(f"heartbeat {where}: HTTP {resp.status_code}")
             try:

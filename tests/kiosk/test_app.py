@@ -26,15 +26,15 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Any:
+def start_app(tmp_path: Path, extra: str = "") -> Any:
+    """Build and start the App on the synced demo feed inside the shared off-screen window."""
     pub = (ASSETS / "demo" / "demo-key.pub").read_text().strip()
     path = write_config(
         tmp_path / "k.toml",
         url=(ASSETS / "demo" / "feed" / "feed.json").as_uri(),
         data_dir=tmp_path / "data",
         public_keys=[pub],
-        extra='[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n',
+        extra='[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n' + extra,
     )
     text = path.read_text().replace('mode = "signage"', 'mode = "touch"')
     path.write_text(text)
@@ -58,9 +58,21 @@ def app(tmp_path: Path) -> Any:
     pump(6)
     application._on_resize(0)  # as the resize trigger does, whatever the frame timing
     application.fake_clock = clock
-    yield application
+    return application
+
+
+def stop_app(application: Any) -> None:
+    from kivy.core.window import Window
+
     application.on_stop()
-    window.remove_widget(root)
+    Window.remove_widget(application.root)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    application = start_app(tmp_path)
+    yield application
+    stop_app(application)
 
 
 def touch_at(app: Any, x: float, y: float) -> bool:
@@ -145,3 +157,38 @@ def test_technician_corner_needs_the_pin(app: Any) -> None:
     assert app.sm.current == "pin"
     app._check_pin("0000")  # no pin_hash configured: never opens
     assert app.sm.current == "pin"
+
+
+def test_screen_off_hours_power_the_screen_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the off hour the picture goes black AND the TV is sent to standby over CEC.
+
+    ``cec-ctl`` is a stand-in script on PATH that records its arguments: there is no HDMI
+    sink or CEC adapter here (the one mock in this test).
+    """
+    from datetime import datetime, timedelta
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "cec-calls"
+    fake = bin_dir / "cec-ctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    now = datetime.now().astimezone()
+    off, on = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime(
+        "%H:%M"
+    )
+    extra = f'[schedule]\nscreen_off = "{off}"\nscreen_on = "{on}"\ndisplay_power = "cec"\n'
+    application = start_app(tmp_path, extra)
+    try:
+        assert application.display_power.method == "cec"
+        application._minute_tick(0)
+        assert application.screen_off is True
+        application.display_power.close()  # waits for the worker: the command has run
+        assert calls.read_text().split("\n")[0] == "-d /dev/cec0 --playback --to 0 --standby"
+        assert application.display_power.applied is False
+        assert application.display_power.last_error == ""
+    finally:
+        stop_app(application)

@@ -40,18 +40,49 @@ def test_minimal_config_gets_defaults(county_key) -> None:
         ("trust", "allow_unsigned", "yes", "must be a bool"),
         ("display", "width", 10, "within"),
         ("schedule", "screen_on", "7 o'clock", "time like"),
+        ("schedule", "display_power", "dpms", "one of auto, cec"),
+        ("schedule", "cec_device", "cec0", "device path"),
+        ("schedule", "backlight", "../../etc", "name under /sys/class/backlight"),
+        ("display", "rotation", 45, "0, 90, 180 or 270"),
+        ("heartbeat", "token", "short", "16-512 characters"),
+        ("heartbeat", "token", "x" * 20 + "\n", "16-512 characters"),
     ],
 )
 def test_bad_values_are_named_in_one_line(county_key, section, key, value, needle) -> None:
     raw = base(county_key[1])
     raw.setdefault(section, {})[key] = value
-    if section == "schedule":
+    if section == "schedule" and key != "screen_off":
+        raw["schedule"].setdefault("screen_on", "07:00")
         raw["schedule"]["screen_off"] = "21:00"
+    if section == "heartbeat":
+        raw["heartbeat"]["url"] = "https://county.example.gov.cn/hb"
     with pytest.raises(ConfigError) as info:
         from_dict(raw, source="/etc/kiosk/kiosk.toml")
     message = str(info.value)
     assert needle in message and "\n" not in message
     assert message.startswith("config /etc/kiosk/kiosk.toml:")
+
+
+def test_heartbeat_token_needs_https_except_on_this_machine(county_key) -> None:
+    raw = base(county_key[1])
+    raw["heartbeat"] = {"url": "http://county.example.gov.cn/hb", "token": "t" * 24}
+    with pytest.raises(ConfigError, match="only over https"):
+        from_dict(raw, source="k.toml")
+    raw["heartbeat"]["url"] = "http://127.0.0.1:8080/hb"
+    assert from_dict(raw, source="k.toml").ops.heartbeat_token == "t" * 24
+    raw["heartbeat"] = {"token": "t" * 24}
+    with pytest.raises(ConfigError, match="url is not"):
+        from_dict(raw, source="k.toml")
+
+
+def test_display_power_and_rotation_settings(county_key) -> None:
+    raw = base(county_key[1])
+    assert from_dict(raw, source="k.toml").schedule.power.method == "auto"
+    raw["display"] = {"rotation": 90, "width": 1080, "height": 1920}
+    raw["schedule"] = {"display_power": "cec", "cec_device": "/dev/cec1"}
+    cfg = from_dict(raw, source="k.toml")
+    assert cfg.display.rotation == 90 and (cfg.display.width, cfg.display.height) == (1080, 1920)
+    assert (cfg.schedule.power.method, cfg.schedule.power.cec_device) == ("cec", "/dev/cec1")
 
 
 def test_missing_required_key(county_key) -> None:

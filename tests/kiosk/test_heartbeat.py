@@ -193,6 +193,43 @@ def test_server_error_backs_off_then_recovers(httpserver: HTTPServer, tmp_path: 
     assert hb.state().consecutive_failures == 0
 
 
+def test_token_is_sent_and_a_refusal_names_the_token(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The county's collector checks a bearer token; a wrong one keeps the beat queued."""
+    good = "c0unty-t0ken-0123456789"
+    seen: list[str | None] = []
+
+    def collector(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization"))
+        if request.headers.get("Authorization") != f"Bearer {good}":
+            return Response("who are you", status=401)
+        body = json.loads(request.get_data())
+        return Response(json.dumps({"ack": body["last_play_id"]}), content_type="application/json")
+
+    httpserver.expect_request("/hb", method="POST").respond_with_handler(collector)
+    log = PlayLog(tmp_path / "playlog.sqlite3")
+    plays(log, 2)
+    wrong = make(httpserver.url_for("/hb"), tmp_path, log, Clock(), token="wrong-token-0123456789")
+    wrong.step()
+    assert seen == ["Bearer wrong-token-0123456789"]
+    error = wrong.state().last_error or ""
+    assert "HTTP 401" in error and "[heartbeat] token" in error and "\n" not in error
+    assert "wrong-token" not in error  # the secret never reaches the journal
+    assert len(queue_files(tmp_path)) == 1  # kept for when the token is fixed
+
+    right = make(httpserver.url_for("/hb"), tmp_path, log, Clock(), token=good)
+    right.step()
+    assert seen[-1] == f"Bearer {good}"
+    assert ack_of(tmp_path) == 2 and queue_files(tmp_path) == []
+
+
+def test_no_token_no_authorization_header(httpserver: HTTPServer, tmp_path: Path) -> None:
+    server, url = serve(httpserver)
+    make(url, tmp_path, None, Clock()).step()
+    assert "Authorization" not in server.headers[0]
+
+
 def test_queue_is_bounded_oldest_dropped(tmp_path: Path) -> None:
     counter = iter(range(1, 100))
     hb = make(f"http://127.0.0.1:{free_port()}/hb", tmp_path, None, Clock(),
