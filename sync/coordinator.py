@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync import trust
-from sync.errors import FeedRejected, MediaError, SyncError
-from sync.fetch import Fetcher, FetchLimits, Validators
+from sync.errors import FeedRejected, FetchError, MediaError, StoreError, SyncError
+from sync.fetch import Fetcher, FetchLimits, Validators, redact_url
 from sync.media import MediaCache, MediaLimits
 from sync.model import Item
 from sync.parse import parse_feed
@@ -48,6 +48,32 @@ class SyncOutcome:
     items_stored: int = 0
     items_withheld: int = 0
     dropped: tuple[str, ...] = ()
+
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _check_looks_like_json(body: bytes, content_type: str | None, url: str) -> None:
+    """Name a captive portal or error page for what it is, before the signature check.
+
+    Without this a village Wi-Fi login page served with status 200 would be reported as
+    "feed signature does not match", sending the technician after the county's keys. Only
+    bodies that cannot be a JSON object are refused here: a correctly signed feed served
+    as text/plain by a plain web server is still taken, the signature being the authority.
+    """
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    where = redact_url(url)
+    if content_type in _HTML_TYPES and start != b"{":
+        raise FetchError(
+            f"feed {where}: got an HTML page ({content_type}), not the JSON feed"
+            " (a captive portal or an error page?)"
+        )
+    if start != b"{":
+        snippet = body[:16].decode("utf-8", "replace")
+        raise FetchError(
+            f"feed {where}: not JSON (Content-Type {content_type or 'not given'},"
+            f" body starts {snippet!r})"
+        )
 
 
 class SyncBusy(SyncError):
@@ -99,7 +125,12 @@ class Coordinator:
     @contextmanager
     def _lock(self) -> Iterator[None]:
         """A file lock: never two syncs at once, whichever processes they run in."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only or full data dir: say so, not "OSError"
+            raise StoreError(
+                f"cannot open the sync lock {self.lock_path}: {exc.strerror or exc}"
+            ) from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -122,6 +153,7 @@ class Coordinator:
         if fetched.not_modified:
             return SyncOutcome("not_modified", state.sequence if state else None)
         body = fetched.body or b""
+        _check_looks_like_json(body, fetched.content_type, fetched.url)
 
         if settings.public_keys:
             signature = self.fetcher.fetch_optional(settings.feed_url + ".sig", 1024)

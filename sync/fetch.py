@@ -82,6 +82,7 @@ class FetchResult:
     body: bytes | None  # None when not_modified
     validators: Validators  # the new ones to store, or the old ones on 304
     url: str  # final URL after redirects
+    content_type: str | None = None  # the media type the server declared, lowercase
 
 
 class _AttemptFailed(Exception):
@@ -253,7 +254,15 @@ class Fetcher:
             etag=outcome.headers.get("ETag"),
             last_modified=outcome.headers.get("Last-Modified"),
         )
-        return FetchResult(not_modified=False, body=outcome.body, validators=new, url=outcome.url)
+        declared = outcome.headers.get("Content-Type")
+        content_type = declared.split(";", 1)[0].strip().lower() if declared else None
+        return FetchResult(
+            not_modified=False,
+            body=outcome.body,
+            validators=new,
+            url=outcome.url,
+            content_type=content_type,
+        )
 
     def fetch_bytes(self, url: str, max_bytes: int, *, what: str = "media") -> bytes:
         """Fetch a whole resource (a medium) of at most ``max_bytes``; no conditional GET."""
