@@ -11,6 +11,7 @@ Never imports Kivy: the sync job runs from cron and tests without a display.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from sync.errors import MediaError, SyncError
+from sync.errors import MediaError, StoreError, SyncError
 from sync.model import IMAGE_TYPES, Media
 
 # Declared type -> Pillow formats the real bytes may have. Phones write multi-picture
@@ -47,6 +48,8 @@ _TMP_PREFIX = ".tmp-"
 _ORIENTATION_TAG = 0x0112
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the picture by 90 degrees
 _JPEG_QUALITY = 85
+# Write errors that say the data directory is full or read-only, whatever the image.
+_LOCAL_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 # Exceptions Pillow raises on bytes it cannot make sense of; any of them means "refuse".
 _PILLOW_ERRORS = (
@@ -224,6 +227,13 @@ class MediaCache:
             _fsync_dir(self.root)
         except (OSError, ValueError) as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in _LOCAL_DISK_ERRNOS:
+                # The terminal's own disk, not the image, is at fault: fail the whole sync
+                # so the feed is tried again once there is room, instead of taking it
+                # without the picture and never fetching that picture again.
+                raise StoreError(
+                    f"cannot store image {final.name} in {self.root}: {exc.strerror}"
+                ) from exc
             raise MediaError(f"media {url}: cannot write {final.name}: {exc}") from exc
 
     # -- housekeeping ------------------------------------------------------------------

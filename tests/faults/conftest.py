@@ -11,6 +11,8 @@ real SQLite store, the way a technician would meet it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
@@ -92,7 +94,6 @@ class RawServer:
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = int(self.sock.getsockname()[1])
@@ -133,7 +134,12 @@ class RawServer:
                 return  # the client gave up first: that is what several faults are about
 
     def close(self) -> None:
+        """Stop listening for real: ``close`` alone leaves a blocked ``accept`` holding the
+        socket open, and a later server bound to the same port would share its clients."""
         self.closing.set()
+        with contextlib.suppress(OSError):  # wakes the accept() in the serving thread
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
         self.sock.close()
 
 
@@ -195,8 +201,6 @@ def noise_png(side: int, seed: int) -> bytes:
 
 
 def media_entry(name: str, data: bytes) -> dict[str, Any]:
-    import hashlib
-
     return {"url": f"img/{name}", "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data), "type": "image/png"}  # fmt: skip
 
