@@ -35,16 +35,25 @@ BLOCKED_KEYS = {27, 282, 1001}  # Esc, F1, Android back
 
 
 def configure_window(config: Config, *, windowed: bool) -> None:
-    """Kivy's window settings for the mode, before the window exists."""
+    """Kivy's window settings for the mode, before the window exists.
+
+    ``[display] width/height`` are the picture as residents see it; with ``rotation`` 90
+    or 270 the output itself is the other way round, so the window asks for the swapped
+    size and Kivy turns the drawing (and maps touches back) by ``rotation``.
+    """
     from kivy.config import Config as KivyConfig
 
     d = config.display
-    prepare_window(d.width, d.height, visible=True)
-    if config.terminal.mode == "led":
-        # The controller card shows only the top-left rectangle: a borderless window of
-        # exactly that size at (0, 0), never full screen.
+    w, h = (d.height, d.width) if d.rotation in (90, 270) else (d.width, d.height)
+    prepare_window(w, h, visible=True)
+    KivyConfig.set("graphics", "rotation", str(d.rotation))
+    if config.terminal.mode == "led" and (windowed or not d.fullscreen):
+        # On a desktop: a borderless window of exactly the LED area at (0, 0).
         KivyConfig.set("graphics", "fullscreen", "0")
     elif d.fullscreen and not windowed:
+        # Full screen in the output's own mode. Under KMS there are no windows: a smaller
+        # one would be scaled up to the whole HDMI picture, so an LED wall too gets the
+        # native mode and the app draws the LED area into its top-left corner (build()).
         KivyConfig.set("graphics", "fullscreen", "auto")
     else:
         KivyConfig.set("graphics", "borderless", "0")
@@ -143,6 +152,8 @@ def build_app(config: Config) -> Any:
             Window.show_cursor = False
             Window.bind(on_keyboard=self._on_keyboard, on_request_close=self._on_close)
             Window.bind(on_touch_down=self._on_any_touch, on_touch_up=self._on_touch_up)
+            if mode == "led":
+                return _top_left(self.sm, config.display.width, config.display.height)
             return self.sm
 
         def _build_touch_screens(self) -> None:
@@ -452,6 +463,22 @@ def build_app(config: Config) -> Any:
             self.sm.current = "feedback"
 
     return KioskApp()
+
+
+def _top_left(widget: Any, width: int, height: int) -> Any:
+    """``widget`` at exactly ``width``×``height`` in the output's top-left corner.
+
+    An LED controller card shows only that rectangle of the HDMI picture; the rest of the
+    output stays black (Kivy's clear colour) and is never seen.
+    """
+    from kivy.uix.floatlayout import FloatLayout
+
+    holder = FloatLayout()
+    widget.size_hint = (None, None)
+    widget.size = (width, height)
+    widget.pos_hint = {"x": 0, "top": 1}
+    holder.add_widget(widget)
+    return holder
 
 
 def _display_power(config: Config) -> DisplayPower:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from kiosk import config as config_mod
+from kiosk import display_power
 from kiosk.config import DEMO_PUBLIC_KEY_FILE, Config, ConfigError
 from sync.errors import SyncError
 
@@ -90,6 +91,7 @@ class Machine:
     disk_fail_bytes: int = 100 * MB
     gl_timeout: float = 20.0
     python: str = sys.executable
+    power: display_power.Machine = field(default_factory=display_power.Machine)
 
 
 def run_checks(
@@ -111,6 +113,7 @@ def run_checks(
         checks.append(check_clock(machine, None, now))
         return checks
     checks.append(check_touch(config.terminal.mode, machine))
+    checks.append(check_display_power(config, machine))
     store_check, newest_feed = check_store(config, now)
     checks.append(check_clock(machine, newest_feed, now))
     checks.append(check_disk(config.data_dir, machine))
@@ -264,6 +267,41 @@ def check_touch(mode: str, machine: Machine) -> Check:
         )
     names = ", ".join(f"{d.node} {d.name!r}" for d in touch)
     return Check("OK", "touch", f"touchscreen {names}")
+
+
+def check_display_power(config: Config, machine: Machine) -> Check:
+    """Whether the screen-off hours can really switch the screen off, not just show black."""
+    schedule = config.schedule
+    if schedule.screen_on is None:
+        return Check("OK", "display", "not needed (no [schedule] screen-off hours)")
+    hours = f"off {schedule.screen_off:%H:%M}, on {schedule.screen_on:%H:%M}"
+    hint = (
+        "HDMI TV: enable HDMI-CEC (Anynet+, Bravia Sync, SimpLink…) and apt install cec-utils;"
+        " touch panel: check /sys/class/backlight; or set [schedule] display_power"
+    )
+    try:
+        backend = display_power.detect(schedule.power, machine.power)
+    except display_power.DisplayPowerError as exc:
+        return Check("WARN", "display", f"{hours}: {exc}", hint)
+    if backend is None:
+        return Check(
+            "WARN", "display", f"{hours}: no way to power the screen down, black only", hint
+        )
+    if isinstance(backend, display_power.Vcgencmd):
+        # Asking (no argument) changes nothing; under KMS the answer is -1 or an error.
+        try:
+            answer = display_power._run([backend.exe, "display_power"]).strip()
+        except display_power.DisplayPowerError as exc:
+            answer = str(exc)
+        if answer not in ("display_power=0", "display_power=1"):
+            return Check(
+                "WARN",
+                "display",
+                f"{hours}: vcgencmd answers {answer[:80]!r} (not supported under KMS)",
+                hint,
+            )
+    where = getattr(backend, "exe", None) or getattr(backend, "path", "")
+    return Check("OK", "display", f"{hours}: {backend.name} ({where})")
 
 
 def ntp_synchronized(machine: Machine) -> bool | None:

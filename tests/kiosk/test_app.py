@@ -26,7 +26,7 @@ class FakeClock:
         return self.now
 
 
-def start_app(tmp_path: Path, extra: str = "") -> Any:
+def start_app(tmp_path: Path, extra: str = "", mode: str = "touch") -> Any:
     """Build and start the App on the synced demo feed inside the shared off-screen window."""
     pub = (ASSETS / "demo" / "demo-key.pub").read_text().strip()
     path = write_config(
@@ -36,7 +36,7 @@ def start_app(tmp_path: Path, extra: str = "") -> Any:
         public_keys=[pub],
         extra='[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n' + extra,
     )
-    text = path.read_text().replace('mode = "signage"', 'mode = "touch"')
+    text = path.read_text().replace('mode = "signage"', f'mode = "{mode}"')
     path.write_text(text)
     config = load(path)
     make_coordinator(config).sync()
@@ -190,5 +190,35 @@ def test_screen_off_hours_power_the_screen_down(
         assert calls.read_text().split("\n")[0] == "-d /dev/cec0 --playback --to 0 --standby"
         assert application.display_power.applied is False
         assert application.display_power.last_error == ""
+    finally:
+        stop_app(application)
+
+
+def test_led_mode_in_a_full_screen_output_draws_only_the_top_left_area(tmp_path: Path) -> None:
+    """Under KMS the LED app gets the whole 1920x1080 HDMI mode; the controller card shows
+    only the top-left 384x192, so everything must be drawn there and the rest stay black.
+    """
+    from PIL import Image
+
+    from kiosk.render import pump
+
+    application = start_app(tmp_path, '[display]\nwidth = 384\nheight = 192\n', mode="led")
+    from kivy.core.window import Window  # only now: start_app creates the window at 1920x1080
+
+    try:
+        assert tuple(Window.size) == (1920, 1080)
+        sm = application.sm
+        assert tuple(sm.size) == (384, 192) and sm.x == 0 and sm.top == Window.height
+        assert tuple(application.rolling.size) == (384, 192)
+        application.advance()
+        pump(6)
+        shot = Window.screenshot(name=str(tmp_path / "led.png"))
+        image = Image.open(shot).convert("RGB")
+        assert image.size == (1920, 1080)
+        area = image.crop((0, 0, 384, 192))
+        outside = [image.crop(box) for box in ((384, 0, 1920, 1080), (0, 192, 384, 1080))]
+        assert area.getextrema() != ((0, 0), (0, 0), (0, 0))  # the slide is there
+        for part in outside:
+            assert part.getextrema() == ((0, 0), (0, 0), (0, 0))  # nothing leaks outside
     finally:
         stop_app(application)

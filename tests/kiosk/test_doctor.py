@@ -22,8 +22,17 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from kiosk import display_power as pm
 from kiosk.config import ASSETS, load
-from kiosk.doctor import Check, Machine, check_gl, check_touch, exit_status, run_checks
+from kiosk.doctor import (
+    Check,
+    Machine,
+    check_display_power,
+    check_gl,
+    check_touch,
+    exit_status,
+    run_checks,
+)
 from kiosk.terminal import make_coordinator
 from sync import trust
 from tests.conftest import write_config
@@ -104,11 +113,13 @@ def test_healthy_terminal_then_synced(county: tuple[str, str], tmp_path: Path) -
     (tmp_path / "rtc0").write_bytes(b"")
     found = checks_of(run_checks(path, skip_gl=True, machine=machine(tmp_path)))
     assert list(found) == [
-        "config", "font", "gl", "touch", "clock", "disk", "feed", "trust", "store"
+        "config", "font", "gl", "touch", "display", "clock", "disk", "feed", "trust",
+        "store",
     ]  # fmt: skip
     levels = {name: level for name, (level, _, _) in found.items()}
     assert levels == {
-        "config": "OK", "font": "OK", "gl": "OK", "touch": "OK", "clock": "OK",
+        "config": "OK", "font": "OK", "gl": "OK", "touch": "OK", "display": "OK",
+        "clock": "OK",
         "disk": "OK", "feed": "OK", "trust": "OK", "store": "WARN",
     }  # fmt: skip
     assert "LT-TEST-01" in found["config"][1] and "signage" in found["config"][1]
@@ -310,3 +321,41 @@ def test_real_gl_probe_reports_software_rendering() -> None:
     assert level == "WARN", finding
     assert "llvmpipe" in finding and "software rendering" in finding
     assert "GPU" in hint or "video,render" in hint
+
+
+def test_screen_power(tmp_path: Path) -> None:
+    """What the doctor says of the screen-off hours. The tools are stand-in scripts and the
+    CEC device an empty file: no HDMI sink or CEC adapter here (see test_display_power)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tools: dict[str, str] = {}
+
+    def stand_in(name: str, answer: str) -> None:
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\necho '{answer}'\n")
+        path.chmod(0o755)
+        tools[name] = str(path)
+
+    def check(extra: str, *, cec: bool = False) -> tuple[str, str, str]:
+        dev = tmp_path / "pdev"
+        dev.mkdir(exist_ok=True)
+        (dev / "cec0").unlink(missing_ok=True)
+        if cec:
+            (dev / "cec0").touch()
+        power = pm.Machine(sys_backlight=tmp_path / "nobl", dev=dev, which=tools.get, environ={})
+        path = config_file(tmp_path, "https://feed.example.gov.cn/feed.json", extra=extra)
+        m = machine(tmp_path, power=power)
+        return checks_of([check_display_power(load(path), m)])["display"]
+
+    hours = '[schedule]\nscreen_off = "21:00"\nscreen_on = "07:00"\n'
+    assert check("")[0] == "OK" and "not needed" in check("")[1]
+    level, finding, hint = check(hours)
+    assert level == "WARN" and "black only" in finding and "cec-utils" in hint
+    stand_in("vcgencmd", "display_power=-1")
+    level, finding, _ = check(hours)
+    assert level == "WARN" and "not supported under KMS" in finding
+    stand_in("cec-client", "")
+    level, finding, _ = check(hours, cec=True)
+    assert level == "OK" and "off 21:00, on 07:00: cec" in finding
+    level, finding, _ = check(hours + 'display_power = "wlr-randr"\n')
+    assert level == "WARN" and "wlr-randr is not installed" in finding
