@@ -281,6 +281,8 @@ def test_every_example_terminal_gets_a_configuration_the_kiosk_loads(
         )
         assert config.schedule.screen_on is not None
         assert config.schedule.screen_on.strftime("%H:%M") == "07:30"
+        assert config.ops.heartbeat_url == hv["kiosk_heartbeat_url"]
+        assert config.ops.heartbeat_token == ""  # not in the example: it lives in a vault
         # Chinese names stay readable in the file rather than \\u escapes.
         assert hv["kiosk_name"] in path.read_text("utf-8")
     # The same sections and keys as the install.sh template (docs/configuration.md).
