@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VENV="$ROOT/.venv"
 DEB_PACKAGES=(fonts-noto-cjk fonts-wqy-zenhei libmtdev1 libgl1 libgl1-mesa-dri libegl1
-              shellcheck debootstrap nginx-light rsync systemd)
+              shellcheck debootstrap nginx-light rsync systemd faketime)
 
 die() { echo "deploy/dev.sh: $*" >&2; exit 1; }
 
