@@ -78,4 +78,31 @@ def technician_rows(app: Any) -> list[tuple[str, str]]:
         ("轮播一周", f"{cycle} 页，约 {app.player.cycle_seconds() / 60:.1f} 分钟"),
         ("磁盘空间", free_disk(config.data_dir)),
         ("IP 地址", "，".join(ip_addresses()) or "无网络"),
+        ("屏幕电源", screen_power(app)),
+        ("心跳上报", heartbeat_text(app)),
     ]
+
+
+def screen_power(app: Any) -> str:
+    """Off hours and how the screen is switched, so a dark TV at night is not a mystery."""
+    schedule = app.config_.schedule
+    if schedule.screen_on is None:
+        return "全天开启"
+    power = app.display_power
+    text = f"{schedule.screen_off:%H:%M} 关屏，{schedule.screen_on:%H:%M} 开屏；"
+    text += "仅黑屏（无法关闭屏幕电源）" if power.method == "none" else f"方式 {power.method}"
+    if power.last_error:
+        text += f"；失败：{power.last_error}"
+    return text
+
+
+def heartbeat_text(app: Any) -> str:
+    beat = getattr(app, "heartbeat", None)
+    if beat is None:
+        return "未配置"
+    state = beat.state()
+    if state.last_error:
+        return f"失败 {state.consecutive_failures} 次：{state.last_error}"
+    if state.last_success_at:
+        return f"{cn_clock(state.last_success_at)} 成功"
+    return "尚未发送"

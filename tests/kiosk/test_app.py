@@ -149,6 +149,14 @@ def test_play_log_records_only_what_was_on_screen(app: Any) -> None:
     assert app.playlog.count() == shown  # ... but is not logged as shown
 
 
+def test_technician_rows_say_the_screen_stays_on_without_hours(app: Any) -> None:
+    from kiosk.technician import technician_rows
+
+    rows = dict(technician_rows(app))
+    assert rows["屏幕电源"] == "全天开启" and rows["心跳上报"] == "未配置"
+    assert rows["终端编号"] == "LT-TEST-01"
+
+
 def test_technician_corner_needs_the_pin(app: Any) -> None:
     from kivy.core.window import Window
 
@@ -190,6 +198,11 @@ def test_screen_off_hours_power_the_screen_down(
         assert calls.read_text().split("\n")[0] == "-d /dev/cec0 --playback --to 0 --standby"
         assert application.display_power.applied is False
         assert application.display_power.last_error == ""
+        from kiosk.technician import technician_rows
+
+        rows = dict(technician_rows(application))
+        assert rows["屏幕电源"] == f"{off} 关屏，{on} 开屏；方式 cec"
+        assert rows["心跳上报"] == "未配置"
     finally:
         stop_app(application)
 
