@@ -57,6 +57,23 @@ data_dir = "{data_dir}"
     return path
 
 
+def write_demo_config(
+    folder: Path, *, mode: str = "signage", extra: str = "", name: str = "k.toml"
+) -> Path:
+    """A terminal on the bundled demo feed over file://, its data under ``folder/data``."""
+    from kiosk.config import ASSETS
+
+    path = write_config(
+        folder / name,
+        url=(ASSETS / "demo" / "feed" / "feed.json").as_uri(),
+        data_dir=folder / "data",
+        public_keys=[(ASSETS / "demo" / "demo-key.pub").read_text().strip()],
+        extra=extra,
+    )
+    path.write_text(path.read_text().replace('mode = "signage"', f'mode = "{mode}"'))
+    return path
+
+
 @pytest.fixture
 def make_config(tmp_path: Path, county_key: tuple[str, str]) -> Callable[..., Config]:
     def make(url: str, *, keys: list[str] | None = None, **kw: object) -> Config:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import ASSETS, load
+from kiosk.config import load
 from kiosk.terminal import make_coordinator
-from tests.conftest import write_config
+from tests.conftest import write_demo_config
 from tests.gui import ensure_window
 
 
@@ -28,16 +28,8 @@ class FakeClock:
 
 def start_app(tmp_path: Path, extra: str = "", mode: str = "touch") -> Any:
     """Build and start the App on the synced demo feed inside the shared off-screen window."""
-    pub = (ASSETS / "demo" / "demo-key.pub").read_text().strip()
-    path = write_config(
-        tmp_path / "k.toml",
-        url=(ASSETS / "demo" / "feed" / "feed.json").as_uri(),
-        data_dir=tmp_path / "data",
-        public_keys=[pub],
-        extra='[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n' + extra,
-    )
-    text = path.read_text().replace('mode = "signage"', f'mode = "{mode}"')
-    path.write_text(text)
+    metrics = '[metrics]\ntextfile = "' + str(tmp_path / "kiosk.prom") + '"\n'
+    path = write_demo_config(tmp_path, mode=mode, extra=metrics + extra)
     config = load(path)
     make_coordinator(config).sync()
     window = ensure_window()

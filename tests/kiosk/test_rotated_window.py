@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kiosk.config import ASSETS, load
+from kiosk.config import load
 from kiosk.terminal import make_coordinator
-from tests.conftest import write_config
+from tests.conftest import write_demo_config
 
 CHILD = r"""
 import json, sys, time
@@ -67,14 +67,8 @@ app.on_stop()
 
 @pytest.mark.gui
 def test_portrait_is_drawn_turned_into_a_landscape_output(tmp_path: Path) -> None:
-    pub = (ASSETS / "demo" / "demo-key.pub").read_text().strip()
-    path = write_config(
-        tmp_path / "k.toml",
-        url=(ASSETS / "demo" / "feed" / "feed.json").as_uri(),
-        data_dir=tmp_path / "data",
-        public_keys=[pub],
-        extra="[display]\nwidth = 1080\nheight = 1920\nrotation = 90\n",
-    )
+    extra = "[display]\nwidth = 1080\nheight = 1920\nrotation = 90\n"
+    path = write_demo_config(tmp_path, extra=extra)
     make_coordinator(load(path)).sync()
     shot = tmp_path / "rotated.png"
     done = subprocess.run(
