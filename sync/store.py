@@ -5,7 +5,7 @@ A new feed replaces the old one in a single transaction, so a reader — the app
 never a mix, even if the writer is killed or the power fails half-way: SQLite's journal
 rolls an unfinished transaction back on the next open.
 
-Each call opens its own short-lived connection. That costs well under a millisecond and
+Each call opens its own short-lived connection. That costs under a millisecond and
 makes the store safe to use from the UI thread and the sync thread at once without
 sharing a connection across threads.
 """
@@ -25,6 +25,10 @@ from sync.errors import FeedRejected, StoreError
 from sync.model import FeedMeta, Item
 
 SCHEMA_VERSION = 1
+
+# Items are plain dicts of str/int/None/list built by the codec: no cycles to guard
+# against, so the per-call set-up and circularity bookkeeping of json.dumps are skipped.
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feed_state (
@@ -101,6 +105,10 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
+                # WAL is a property of the file, kept across connections and restarts, so
+                # it is set once here rather than on every connection (which re-read the
+                # header and took a lock each time).
+                db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except OSError as exc:
@@ -114,9 +122,9 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path}: cannot open: {exc}") from exc
         try:
-            db.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed feed survives a power cut, not only a crash. Swaps are rare,
-            # so the extra fsync costs nothing that matters.
+            # so the extra fsync costs nothing that matters. Unlike the journal mode this
+            # setting belongs to the connection, so every connection sets it.
             db.execute("PRAGMA synchronous = FULL")
             yield db
         except sqlite3.DatabaseError as exc:
@@ -175,7 +183,7 @@ class Store:
                 db.executemany(
                     "INSERT INTO items (id, category, data_json) VALUES (?, ?, ?)",
                     (
-                        (i.id, i.category, json.dumps(item_to_dict(i), ensure_ascii=False))
+                        (i.id, i.category, _encode(item_to_dict(i)))
                         for i in items
                     ),
                 )
@@ -240,8 +248,27 @@ class Store:
         )
 
     def media_names(self) -> set[str]:
-        """Local media files the held snapshot refers to (what media collection must keep)."""
-        return {m.local_path for item in self.snapshot().items for m in item.media if m.local_path}
+        """Local media files the held snapshot refers to (what media collection must keep).
+
+        Read by SQLite's JSON functions straight from the stored rows: decoding all 10,000
+        items into objects just to look at the few that carry an image cost about a third
+        of a second after every cold sync. One statement, so one consistent read.
+        """
+        with self._connect() as db:
+            try:
+                rows = db.execute(
+                    "SELECT DISTINCT json_extract(m.value, '$.local_path')"
+                    " FROM items, json_each(items.data_json, '$.media') AS m"
+                    " WHERE json_extract(m.value, '$.local_path') IS NOT NULL"
+                ).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such function" not in str(exc) and "no such table" not in str(exc):
+                    raise
+                rows = None  # an SQLite built without JSON functions (before 3.38)
+        if rows is None:
+            items = self.snapshot().items
+            return {m.local_path for item in items for m in item.media if m.local_path}
+        return {r[0] for r in rows if r[0]}
 
 
 def _dt(value: str | None) -> datetime | None:
