@@ -46,8 +46,10 @@ class Player:
         self.presenter: Presenter | None = None
         self.items: list[Item] = []
         self._ids: tuple[str, ...] = ()
+        # Lazy: a page count needs the item laid out with the real font; counting all of
+        # them up front delayed the first slide by seconds on a 1,000-item feed.
         self.rotation = Rotation(
-            urgent_every=config.display.urgent_every, pages_of=self._item_pages
+            urgent_every=config.display.urgent_every, pages_of=self._item_pages, lazy_pages=True
         )
 
     def _item_pages(self, item: Item) -> int:

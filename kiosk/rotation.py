@@ -27,10 +27,16 @@ Choices, so that whoever reads the screen can predict it:
   its pages and the cycle continues from where it was: nothing is skipped.
 * Page counts come from ``pages_of`` at every :meth:`update` (the UI calls ``update``
   again after a resize); the current item's page index is clamped to its new count.
+  With ``lazy_pages`` an item's pages are counted only when the playlist reaches it (and
+  remembered until the next update): paginating all 1,000 bodies of a county feed with
+  the real font took seconds before the first slide, twice (again after the first
+  layout), for items that come up minutes or hours later. A lazy count that fails has no
+  caller to report to, so it is logged and the item is shown as one page.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -38,6 +44,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sync.model import Item
+
+log = logging.getLogger(__name__)
 
 # Sort key of an item in the normal cycle: (category rank, newest-first key ending in the id).
 # The rank is a float so that a position inside a vanished category can sit between two
@@ -94,11 +102,13 @@ class Rotation:
         *,
         urgent_every: int = 8,
         pages_of: Callable[[Item], int] = lambda item: 1,
+        lazy_pages: bool = False,
     ) -> None:
         if isinstance(urgent_every, bool) or not isinstance(urgent_every, int) or urgent_every < 1:
             raise ValueError(f"urgent_every must be an integer >= 1, got {urgent_every!r}")
         self._urgent_every = urgent_every
         self._pages_of = pages_of
+        self._lazy_pages = lazy_pages
         # The admitted snapshot, in cycle order.
         self._items: dict[str, Item] = {}
         self._order: list[str] = []
@@ -131,9 +141,12 @@ class Rotation:
             ((float(ranks[item.category]), _newest_first(item)), item.id)
             for item in admitted.values()
         )
-        # Ask the UI for page counts before touching any state: if it fails, the previous
-        # snapshot keeps playing and the error reaches the caller.
-        pages = {item_id: max(1, int(self._pages_of(admitted[item_id]))) for _, item_id in entries}
+        # Eager: ask the UI for page counts before touching any state, so that if it fails
+        # the previous snapshot keeps playing and the error reaches the caller. Lazy: counted
+        # by _page_count when each item comes up.
+        pages: dict[str, int] = {}
+        if not self._lazy_pages:
+            pages = {item_id: self._count(admitted[item_id]) for _, item_id in entries}
         self._keys = [key for key, _ in entries]
         self._order = [item_id for _, item_id in entries]
         self._items = {item_id: admitted[item_id] for item_id in self._order}
@@ -170,6 +183,21 @@ class Rotation:
         if self._run is not None and self._run[0] not in urgent_set:
             self._run = None  # withdrawn or no longer urgent: stop interrupting with it
 
+    def _count(self, item: Item) -> int:
+        return max(1, int(self._pages_of(item)))
+
+    def _page_count(self, item_id: str) -> int:
+        """Pages of an admitted item, counted on first use when lazy."""
+        count = self._pages.get(item_id)
+        if count is None:
+            try:
+                count = self._count(self._items[item_id])
+            except Exception as exc:
+                log.warning("cannot count the pages of %r: %s", item_id, exc)
+                count = 1
+            self._pages[item_id] = count
+        return count
+
     def _remap_rank(
         self, category: str, rank: float, new_order: tuple[str, ...], ranks: dict[str, int]
     ) -> float:
@@ -190,7 +218,7 @@ class Rotation:
             return None
         if self._run is not None:
             run_id, run_page = self._run
-            if run_page + 1 < self._pages[run_id]:
+            if run_page + 1 < self._page_count(run_id):
                 self._run = (run_id, run_page + 1)
                 return self._slide(run_id, run_page + 1, urgent_interrupt=True)
             self._run = None
@@ -215,8 +243,8 @@ class Rotation:
         cursor = self._cursor
         if (
             cursor is not None
-            and cursor.item_id in self._pages
-            and cursor.page + 1 < self._pages[cursor.item_id]
+            and cursor.item_id in self._items
+            and cursor.page + 1 < self._page_count(cursor.item_id)
         ):
             cursor.page += 1
         else:
@@ -236,7 +264,7 @@ class Rotation:
             item_id=item_id,
             category=self._items[item_id].category,
             page=page,
-            pages=self._pages[item_id],
+            pages=self._page_count(item_id),
             urgent_interrupt=urgent_interrupt,
             position=position,
             category_count=count,
@@ -250,7 +278,7 @@ class Rotation:
 
     def cycle_length(self) -> int:
         """Slides in one full normal cycle (urgent interrupts not included)."""
-        return sum(self._pages.values())
+        return sum(self._page_count(item_id) for item_id in self._order)
 
     def cycle_seconds(self, seconds_of: Callable[[Slide], float]) -> float:
         """Duration of one full normal cycle, each slide timed by ``seconds_of``.
@@ -261,5 +289,5 @@ class Rotation:
         return sum(
             seconds_of(self._slide(item_id, page, urgent_interrupt=False))
             for item_id in self._order
-            for page in range(self._pages[item_id])
+            for page in range(self._page_count(item_id))
         )
