@@ -12,7 +12,8 @@ screen's own size; :meth:`SignageScreen.pages_of`, :meth:`~SignageScreen.page_ch
 :meth:`~SignageScreen.show` all go through it, so the playlist's page count and the page
 drawn can never disagree and a page never overflows its box.
 
-Motion is limited to a 0.4 s cross-fade between slides and the ticker. Slides that have
+Motion is limited to a 0.4 s cross-fade between slides (a cut on software GL, see
+:func:`software_gl`) and the ticker. Slides that have
 faded out give back their image and text textures at once, so memory stays flat on a
 display that rolls for months.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from kivy.animation import Animation
@@ -51,7 +53,7 @@ from screens.pagination import (
 from screens.plaintext import PlainLabel, line_pixels, measurer, wrap
 from screens.qrcode_widget import QRCode
 from screens.statusbar import StatusBar  # noqa: F401  (used by signage.kv)
-from screens.theme import Metrics, band_colors, metrics_for, rgba
+from screens.theme import BACKGROUND, Metrics, band_colors, metrics_for, rgba
 from screens.ticker import Ticker  # noqa: F401  (used by signage.kv)
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,12 @@ Rect = tuple[float, float, float, float]  # x, y, width, height (Kivy: y from th
 QRMatrix = list[list[bool]]
 
 FADE_SECONDS = 0.4
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")
+"""GL renderers that rasterise on the CPU (as ``kiosk doctor`` names them)."""
+UNSIZED = (100, 100)
+"""Kivy's default widget size: not laid out yet. Metrics for it would give every label a
+font size of its own (5, 6, 7 px ...), and each size opens another FreeType face of the CJK
+font (about 2.5 MB each), so the screen keeps its 1080p metrics until it gets a real size."""
 SCAN_LABEL = "扫码提意见"
 PHONE_LABEL = "监督电话"
 URGENT_LABEL = "紧急"
@@ -107,6 +115,24 @@ def meta_lines(card: ItemCard, width: float, font_size: float) -> list[str]:
 
 def pager_text(page: int, pages: int) -> str:
     return f"第 {page + 1}/{pages} 页" if pages > 1 else ""
+
+
+@lru_cache(maxsize=1)
+def software_gl() -> bool:
+    """Whether the window's GL renderer rasterises on the CPU (Mesa llvmpipe and kin).
+
+    Kivy redraws the whole window for every frame in which anything changed, so a 0.4 s
+    cross-fade is about a dozen full 1920×1080 frames per slide; on a GPU that is nothing,
+    on llvmpipe it was most of the CPU the rolling display used. There, slides cut.
+    """
+    try:
+        from kivy.graphics.opengl import GL_RENDERER, glGetString
+
+        raw = glGetString(GL_RENDERER)
+    except Exception:  # no GL context yet: assume a GPU, the common case
+        return False
+    name = (raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")).lower()
+    return any(sw in name for sw in SOFTWARE_RENDERERS)
 
 
 # --- geometry --------------------------------------------------------------------------
@@ -383,7 +409,10 @@ class SignageSlide(FloatLayout):
 
 class CrossFade:
     """Two slides on one stage: the next is filled out of sight, put on top and faded in
-    over the last one, which then gives back its textures (``release()``)."""
+    over the last one, which then gives back its textures (``release()``) and leaves the
+    stage: Kivy draws a widget at opacity 0 all the same (its bands and boxes blended at
+    alpha 0 over the whole slide, every frame the ticker moves), so a slide nobody can
+    see is taken out of the widget tree rather than made transparent."""
 
     def __init__(self, stage: Widget, slides: tuple[Widget, Widget]) -> None:
         self.stage = stage
@@ -405,26 +434,28 @@ class CrossFade:
         if old is None or seconds <= 0 or new.get_root_window() is None:
             new.opacity = 1
             if old is not None:
-                old.opacity = 0
-                old.release()
+                self._retire(old)
             return
         new.opacity = 0
         anim = Animation(opacity=1, duration=seconds)
 
         def done(*_args: object) -> None:
             if self.front is new:
-                old.opacity = 0
-                old.release()
+                self._retire(old)
 
         anim.bind(on_complete=done)
         anim.start(new)
+
+    def _retire(self, slide: Widget) -> None:
+        slide.opacity = 0
+        slide.release()
+        self.stage.remove_widget(slide)
 
     def release_hidden(self) -> None:
         for slide in self.slides:
             if slide is not self.front:
                 Animation.cancel_all(slide)
-                slide.opacity = 0
-                slide.release()
+                self._retire(slide)
         if self.front is not None:
             Animation.cancel_all(self.front)
             self.front.opacity = 1
@@ -449,6 +480,13 @@ class SignageScreen(Screen):
     m = ObjectProperty(metrics_for(1920, 1080), rebind=True)
     blank = BooleanProperty(False)
     fade_seconds = NumericProperty(FADE_SECONDS)
+    backdrop = BooleanProperty(True)
+    """Paint the background as a rectangle. False while the screen fills the window on
+    its own: the window is then cleared to the background colour instead, because on
+    software GL a full-window rectangle costs about 25 ms of CPU per frame (measured on
+    llvmpipe at 1920×1080: 31 ms per frame with it, 6 ms with the clear alone) and the
+    ticker draws many frames. Needed in a transition (screens are drawn into off-screen
+    buffers then) and when the screen is exported at a size other than the window's."""
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("name", "signage")
@@ -460,14 +498,23 @@ class SignageScreen(Screen):
         self._shown = True
         self._status = StatusInfo()
         self._relayout = Clock.create_trigger(self._redraw_current)
+        self._transit = False  # in a screen transition: drawn into an off-screen buffer
         super().__init__(**kwargs)
-        self._fade = CrossFade(self.ids.stage, (self.ids.slide_a, self.ids.slide_b))
+        if software_gl():
+            self.fade_seconds = 0
+        backdrop = self._update_backdrop
+        self.bind(parent=backdrop, pos=backdrop, blank=backdrop)
+        # Strong references: ids are weak proxies, and a slide off the stage has no parent.
+        slides = (self.ids.slide_a.__self__, self.ids.slide_b.__self__)
+        self._fade = CrossFade(self.ids.stage, slides)
+        self._fade.release_all()  # off the stage until the first show()
         self.bind(
             size=self._on_resize,
             feedback=self._on_feedback,
             qr_for=self._on_feedback,
         )
-        self._on_resize()
+        if tuple(self.size) != UNSIZED:
+            self._on_resize()
         self._update_idle_text()
 
     # --- public API --------------------------------------------------------------
@@ -475,6 +522,11 @@ class SignageScreen(Screen):
     def pages_of(self, card: ItemCard) -> int:
         """Body pages of ``card`` at the current size (what :meth:`show` will draw)."""
         return len(self._paginate(card, self._layout(card)))
+
+    def page_text(self, card: ItemCard, page: int) -> str:
+        """The body text of ``page`` (0-based, clamped): what the player times a page by."""
+        pages = self._paginate(card, self._layout(card))
+        return pages.text(page)
 
     def page_chars(self, card: ItemCard, page: int) -> int:
         """Non-blank body characters on ``page`` (0-based), for the reading time."""
@@ -518,10 +570,21 @@ class SignageScreen(Screen):
 
     def on_pre_enter(self, *_args: object) -> None:
         self._shown = True
+        self._transit = True
+        self._update_backdrop()
         self._update_running()
+
+    def on_enter(self, *_args: object) -> None:
+        self._transit = False
+        self._update_backdrop()
+
+    def on_pre_leave(self, *_args: object) -> None:
+        self._transit = True
+        self._update_backdrop()
 
     def on_leave(self, *_args: object) -> None:
         self._shown = False
+        self._transit = False
         self._update_running()
 
     def _update_running(self) -> None:
@@ -533,7 +596,36 @@ class SignageScreen(Screen):
 
     # --- internals ---------------------------------------------------------------
 
+    def on_manager(self, _screen: object, manager: Widget | None) -> None:
+        """Take the manager's size at once, as its next layout pass would.
+
+        The app puts its first slide up in ``on_start``, before that pass: at Kivy's
+        default 100×100 it would lay the slide out (and open a font face per tiny size)
+        only to do it all again a frame later at the real size.
+        """
+        if manager is not None:
+            manager.bind(size=self._follow_manager)
+            self._follow_manager(manager, manager.size)
+
+    def _follow_manager(self, manager: Widget, size: list[float]) -> None:
+        if self.manager is manager and tuple(size) != UNSIZED and self.size_hint == [1, 1]:
+            self.size = size
+
+    def _update_backdrop(self, *_args: object) -> None:
+        """Clear the window to the background instead of painting it, where that is the same."""
+        window = self.get_root_window()
+        direct = (
+            window is not None
+            and not self._transit
+            and tuple(self.pos) == (0, 0)
+            and tuple(map(int, self.size)) == tuple(map(int, window.size))
+        )
+        if direct:
+            window.clearcolor = (0, 0, 0, 1) if self.blank else rgba(BACKGROUND)
+        self.backdrop = not direct
+
     def _on_resize(self, *_args: object) -> None:
+        self._update_backdrop()
         w, h = int(self.width), int(self.height)
         if w > 0 and h > 0:
             self.m = metrics_for(w, h)
@@ -609,6 +701,7 @@ class SignageScreen(Screen):
         return self._pages.get(key, lambda: paginate_body(card.body, bw, bh, font))
 
     def _draw(self, card: ItemCard, page: int, position: int, count: int, fade: bool) -> None:
+        self._update_backdrop()
         lay = self._layout(card)
         pages = self._paginate(card, lay)
         new = self._fade.back()
