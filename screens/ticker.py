@@ -6,8 +6,15 @@ It is the only continuous motion on the rolling display, so it is made cheap and
   because the Raspberry Pi 3's GPU cannot hold a texture wider than 2048 px; a usual
   line is a single piece) and moved by changing one ``Translate``: no relayout, no new
   texture per frame.
-* The position is updated by a Clock interval of 1/30 s, not every frame, at a constant
-  speed of about three characters a second (120 px/s for the 38 px type of 1080p).
+* The position is updated by a Clock interval of 1/20 s, not every frame, at a constant
+  speed of about three characters a second (120 px/s for the 38 px type of 1080p), and
+  only ever by whole pixels (6 px a step at 1080p): a sub-pixel position would blur the
+  glyphs, and a step that rounds to no movement draws no frame.
+* Kivy has no partial redraw: any change redraws the whole window. So each ticker step
+  costs a full frame (about 10 ms of CPU at 1080p on llvmpipe once the screen's
+  background is the window's clear colour, see ``SignageScreen.backdrop``), and 20 steps
+  a second rather than 30 is what bounds that cost; the step is what readers see move,
+  and 20 fps of whole-pixel steps still reads as a smooth crawl from a few metres.
 * The Clock runs only while there is something to scroll and the owner says the ticker
   is active (not blanked, screen shown); detached from the window it stops itself.
 * Without urgent titles the band shows the issuer / terminal name, still, left-aligned.
@@ -39,7 +46,7 @@ from screens.linebreak import sanitize
 from screens.plaintext import measurer
 
 SEPARATOR = "　◆　"
-FRAME_SECONDS = 1 / 30
+FRAME_SECONDS = 1 / 20
 CHARS_PER_SECOND = 120 / 38  # 120 px/s at the 38 px ticker type of 1080p
 CHUNK_PX = 2000
 MAX_TITLES = 20  # a ticker longer than this is no longer read by anyone passing by
@@ -100,6 +107,7 @@ class TickerStrip(StencilView):
         super().__init__(**kwargs)
         self._textures: list[Texture] = []
         self._period = 0.0
+        self._exact = 0.0  # the unrounded position; ``head`` is it in whole pixels
         self._event: ClockEvent | None = None
         with self.canvas:
             PushMatrix()
@@ -156,7 +164,7 @@ class TickerStrip(StencilView):
 
     def _restart(self, *_args: object) -> None:
         """New text: start it at the right edge (scrolling) or the left edge (still)."""
-        self.head = self.width if self.scrolling else 0
+        self.head = self._exact = round(self.width) if self.scrolling else 0
         self._layout()
         self._update_clock()
 
@@ -176,11 +184,14 @@ class TickerStrip(StencilView):
         if self.get_root_window() is None:  # detached (screen switched away): stop
             self._event = None
             return False
-        head = self.head - self.speed * min(dt, 0.5)
-        while head <= -self._period:
-            head += self._period
-        self.head = head
-        self._place()
+        exact = self._exact - self.speed * min(dt, 0.5)
+        while exact <= -self._period:
+            exact += self._period
+        self._exact = exact
+        head = round(exact)
+        if head != self.head:  # unchanged: no instruction touched, so no frame drawn
+            self.head = head
+            self._place()
         return None
 
     def resume(self) -> None:
