@@ -99,6 +99,7 @@ class RawServer:
         self.port = int(self.sock.getsockname()[1])
         self.routes: dict[str, Handler] = {}
         self.hits: list[str] = []
+        self.hit_times: list[float] = []  # monotonic, one per hit, for gaps between retries
         self.closing = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -126,6 +127,7 @@ class RawServer:
                     data += chunk
                 path = data.split(b" ", 2)[1].decode("latin-1").split("?", 1)[0]
                 self.hits.append(path)
+                self.hit_times.append(time.monotonic())
                 handler = self.routes.get(
                     path, respond(404, b"not found", content_type="text/plain")
                 )

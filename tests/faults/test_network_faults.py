@@ -8,6 +8,7 @@ that names the fault. The server is a real loopback socket (see ``conftest.py``)
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -56,6 +57,7 @@ def test_connection_refused(terminal: Terminal, closed_port: int) -> None:
     terminal.assert_failed_with(result, "Connection refused", "after 4 attempts")
 
 
+@pytest.mark.slow  # four 1 s read timeouts plus up to 7 s of jittered backoff
 def test_server_accepts_then_never_answers(terminal: Terminal) -> None:
     terminal.server.routes["/feed.json"] = hang(terminal.server)
     result = terminal.sync()
@@ -82,6 +84,10 @@ def test_http_503_with_retry_after_is_honoured(terminal: Terminal) -> None:
     result = terminal.sync()
     terminal.assert_failed_with(result, "HTTP 503", "after 4 attempts")
     assert terminal.server.hits.count("/feed.json") == 1 + 4  # A's sync, then 4 tries
+    # Each retry waited the second the server asked for; jittered backoff alone would
+    # start at a random fraction of a second.
+    tries = terminal.server.hit_times[-4:]
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(tries)), tries
 
 
 def test_503_then_recovery_takes_b(terminal: Terminal) -> None:
@@ -158,10 +164,11 @@ def trickle_coordinator(terminal: Terminal, deadline: float) -> Coordinator:
 
     The deadline is not a configuration key (it is 120 s in ``make_coordinator``), so a
     child ``kiosk sync`` would take two minutes here; this runs the same coordinator,
-    fetcher, store and socket in-process with only that one limit changed.
+    fetcher, store and socket in-process with only the time limits changed.
     """
     coordinator = make_coordinator(load(terminal.config))
-    limits = replace(coordinator.settings.fetch_limits, total_deadline=deadline)
+    # A read timeout well above the one-second gaps, so only the deadline can end it.
+    limits = replace(coordinator.settings.fetch_limits, read_timeout=5, total_deadline=deadline)
     settings = replace(coordinator.settings, fetch_limits=limits)
     return Coordinator(coordinator.store, coordinator.media, settings)
 
