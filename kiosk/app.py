@@ -355,6 +355,8 @@ def build_app(config: Config) -> Any:
 
         def _minute_tick(self, _dt: float) -> None:
             """Time passing changes what the rule admits, and the screen-off hours."""
+            if self.scheduler is not None:
+                self.scheduler.notice_clock()
             now = self._now()
             if self.player.refresh(now):
                 self._refresh_rolling_extras()

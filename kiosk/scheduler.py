@@ -4,12 +4,19 @@ APScheduler gives us, without hand-written timer code: jitter (so a county's hun
 terminals do not all hit the server on the same second), ``coalesce`` (a terminal that
 slept through five runs syncs once, not five times) and ``max_instances=1`` (never two
 syncs at once in this process; the coordinator's file lock covers other processes).
+
+What APScheduler does not do: it plans on the wall clock, so a clock set back (a Pi with
+no RTC boots in the past, then NTP corrects it, or a technician fixes a wrong date) would
+postpone the next sync by the size of the jump, possibly a year. :meth:`notice_clock`,
+called every half minute by the app, compares the wall clock with the monotonic one and
+replans the next sync when they part by more than :data:`JUMP_SECONDS`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,6 +29,7 @@ from sync.errors import SyncError
 log = logging.getLogger(__name__)
 
 JOB_ID = "feed-sync"
+JUMP_SECONDS = 120.0  # wall and monotonic clocks may part this much before we replan
 
 
 class SyncScheduler:
@@ -33,9 +41,14 @@ class SyncScheduler:
         jitter_seconds: float,
         on_result: Callable[[SyncOutcome | None, SyncError | None], None] | None = None,
         first_delay_seconds: float = 2.0,
+        wall: Callable[[], float] = time.time,
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self.coordinator = coordinator
         self.on_result = on_result
+        self._wall, self._mono = wall, mono
+        self._clocks = (wall(), mono())
+        self.jumps = 0
         self._scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -61,6 +74,23 @@ class SyncScheduler:
     def sync_now(self) -> None:
         """Ask for a sync soon (technician button); coalesces with one already queued."""
         self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now().astimezone())
+
+    def notice_clock(self) -> float:
+        """Replan the next sync soon if the wall clock jumped since the last call.
+
+        Returns the jump in seconds (0.0 when within :data:`JUMP_SECONDS`).
+        """
+        wall, mono = self._wall(), self._mono()
+        last_wall, last_mono = self._clocks
+        self._clocks = (wall, mono)
+        jump = (wall - last_wall) - (mono - last_mono)
+        if abs(jump) <= JUMP_SECONDS:
+            return 0.0
+        self.jumps += 1
+        log.warning("the wall clock jumped by %+.0f s; the next sync is replanned", jump)
+        if self._scheduler.running:
+            self.sync_now()
+        return jump
 
     def run_once(self) -> None:
         outcome: SyncOutcome | None = None
