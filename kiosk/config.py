@@ -54,6 +54,7 @@ class FeedConfig:
     jitter_seconds: float = 120.0
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    total_timeout: float = 120.0  # one fetch, retries and a trickling body included
     max_feed_mb: float = 32.0
     max_media_mb: float = 8.0
     max_media_megapixels: float = 40.0

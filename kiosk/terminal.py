@@ -40,6 +40,7 @@ def make_coordinator(config: Config, store: Store | None = None) -> Coordinator:
         fetch_limits=FetchLimits(
             connect_timeout=config.feed.connect_timeout,
             read_timeout=config.feed.read_timeout,
+            total_deadline=config.feed.total_timeout,
             max_feed_bytes=int(config.feed.max_feed_mb * MB),
         ),
         media_limits=media_limits(config),

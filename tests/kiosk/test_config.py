@@ -22,6 +22,7 @@ def test_minimal_config_gets_defaults(county_key) -> None:
     cfg = from_dict(base(county_key[1]), source="t.toml")
     assert cfg.terminal.mode == "touch"
     assert cfg.feed.sync_minutes == 15
+    assert cfg.feed.total_timeout == 120
     assert cfg.display.idle_timeout_seconds == 90
     assert cfg.store_path == Path("/var/lib/kiosk/store.sqlite3")
 
@@ -35,6 +36,7 @@ def test_minimal_config_gets_defaults(county_key) -> None:
         ("terminal", "regoin_code", "360999", "not a known key"),
         ("feed", "url", "ftp://x/feed.json", "https://"),
         ("feed", "sync_minutes", 0, "greater than 0"),
+        ("feed", "total_timeout", -1, "greater than 0"),
         ("feed", "sync_minutes", "15", "must be a float"),
         ("trust", "public_keys", ["bm90IGEga2V5"], "bad key"),
         ("trust", "allow_unsigned", "yes", "must be a bool"),
