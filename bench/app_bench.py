@@ -35,6 +35,10 @@ class AppFigures:
     cpu_ticker_on: float
     slides_off: int
     slides_on: int
+    # Peak RSS of the rolling runs (start-up plus warm-up plus the CPU window): the first
+    # slide is not the whole story, since each slide's textures and font sizes add to it.
+    rolling_hwm_off_mb: float = float("nan")
+    rolling_hwm_on_mb: float = float("nan")
 
 
 def _timed(module: str, *args: str, timeout: float) -> dict[str, object]:
@@ -77,4 +81,6 @@ def run(cpu_seconds: float, count: int = 1000, image_every: int = 10) -> AppFigu
             cpu_ticker_on=float(cpu_on["cpu_percent"]),  # type: ignore[arg-type]
             slides_off=int(cpu_off["slides"]),  # type: ignore[call-overload]
             slides_on=int(cpu_on["slides"]),  # type: ignore[call-overload]
+            rolling_hwm_off_mb=float(cpu_off["vm_hwm_mb"]),  # type: ignore[arg-type]
+            rolling_hwm_on_mb=float(cpu_on["vm_hwm_mb"]),  # type: ignore[arg-type]
         )
