@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from kivy.animation import Animation
@@ -117,7 +116,9 @@ def pager_text(page: int, pages: int) -> str:
     return f"第 {page + 1}/{pages} 页" if pages > 1 else ""
 
 
-@lru_cache(maxsize=1)
+_software_gl: bool | None = None
+
+
 def software_gl() -> bool:
     """Whether the window's GL renderer rasterises on the CPU (Mesa llvmpipe and kin).
 
@@ -125,14 +126,21 @@ def software_gl() -> bool:
     cross-fade is about a dozen full 1920×1080 frames per slide; on a GPU that is nothing,
     on llvmpipe it was most of the CPU the rolling display used. There, slides cut.
     """
-    try:
-        from kivy.graphics.opengl import GL_RENDERER, glGetString
+    global _software_gl
+    if _software_gl is None:
+        from kivy.base import EventLoop
 
-        raw = glGetString(GL_RENDERER)
-    except Exception:  # no GL context yet: assume a GPU, the common case
-        return False
-    name = (raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")).lower()
-    return any(sw in name for sw in SOFTWARE_RENDERERS)
+        if EventLoop.window is None:
+            return False  # no GL context to ask yet (not remembered): assume a GPU
+        try:
+            from kivy.graphics.opengl import GL_RENDERER, glGetString
+
+            raw = glGetString(GL_RENDERER)
+        except Exception:  # a driver that will not say: assume a GPU, the common case
+            raw = b""
+        name = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")
+        _software_gl = any(sw in name.lower() for sw in SOFTWARE_RENDERERS)
+    return _software_gl
 
 
 # --- geometry --------------------------------------------------------------------------
