@@ -26,6 +26,7 @@ from pathlib import Path
 
 from kivy.animation import Animation
 from kivy.clock import Clock
+from kivy.graphics.texture import Texture
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
@@ -35,6 +36,7 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.screenmanager import Screen
@@ -296,6 +298,40 @@ def _fill_label(label: PlainLabel, rect: Rect, text: str, font: float, bold: boo
     label.y = rect[1] + rect[3] - label.height
 
 
+def box_texture(path: str, width: float, height: float) -> Texture | None:
+    """The picture at ``path`` scaled once to fit ``width``×``height``, as a texture.
+
+    Sync stores pictures at screen size (1440×1080 for a 4:3 photo at 1080p) for the
+    detail and image screens; the slide's image box is about a third of that width, so
+    loading the file as it is held ~6 MB of texture (and as much again while decoding) for
+    a ~0.9 MB picture. JPEGs are decoded at a reduced scale (``draft``) straight away.
+    None when the file cannot be read: the slide then shows no image, as before.
+    """
+    from PIL import Image as PILImage
+
+    box = (max(1, int(width)), max(1, int(height)))
+    try:
+        with PILImage.open(path) as im:
+            im.draft("RGB", box)
+            im.thumbnail(box, PILImage.Resampling.BICUBIC)
+            pixels = im.convert("RGBA")
+    except Exception as exc:  # a missing or damaged file must not take the display down
+        log.warning("cannot show image %s: %s", path, exc)
+        return None
+    texture = Texture.create(size=pixels.size, colorfmt="rgba")
+    texture.blit_buffer(pixels.tobytes(), colorfmt="rgba", bufferfmt="ubyte")
+    texture.flip_vertical()  # Pillow's rows run top-down, GL's bottom-up
+    return texture
+
+
+class BoxImage(Image):
+    """An Image whose texture is set by :meth:`SignageSlide.fill` (from
+    :func:`box_texture`), never loaded from ``source`` at full size."""
+
+    def texture_update(self, *_args: object) -> None:
+        return None
+
+
 class FeedbackCorner(RelativeLayout):
     """QR code on white with "扫码提意见" (and the phone) under it, or the phone alone."""
 
@@ -386,13 +422,11 @@ class SignageSlide(FloatLayout):
         _place(ids.pager, lay.pager)
 
         image = ids.image
+        texture = None
         if lay.image is not None and card.image_paths:
-            image.source = card.image_paths[0]
-            _place(image, lay.image)
-        else:
-            image.source = ""
-            image.texture = None
-            _place(image, None)
+            texture = box_texture(card.image_paths[0], lay.image[2], lay.image[3])
+        image.texture = texture
+        _place(image, lay.image if texture is not None else None)
 
         corner: FeedbackCorner = ids.corner
         _place(corner, lay.corner)

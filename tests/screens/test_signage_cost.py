@@ -128,3 +128,32 @@ def test_page_text_is_the_page_drawn() -> None:
     for page in range(pages):
         s.show(item, page, 1, 1)
         assert s.page_text(item, page).split("\n") == front(s).ids.body.text.split("\n")
+
+
+def test_slide_image_is_scaled_to_its_box_once(tmp_path) -> None:
+    """A screen-sized picture (as sync stores it) is held at the slide box's size."""
+    from PIL import Image
+
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (1440, 1080), (200, 40, 40)).save(path, quality=90)
+    s = screen()
+    s.show(card(image_paths=(str(path),)), 0, 1, 1)
+    image = front(s).ids.image
+    box_w, box_h = image.size
+    tex_w, tex_h = image.texture.size
+    assert image.opacity == 1 and 0 < box_w < 1440
+    assert tex_w <= box_w and tex_h <= box_h  # never bigger than what is drawn
+    assert tex_w == int(box_w) or tex_h == int(box_h)  # ... and fills the box one way
+    assert abs(tex_w / tex_h - 1440 / 1080) < 0.02  # proportions kept
+    pixels = image.texture.pixels
+    assert tuple(pixels[:3]) == pytest.approx((200, 40, 40), abs=8)
+
+
+def test_unreadable_image_leaves_the_box_empty(tmp_path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    s = screen()
+    s.show(card(image_paths=(str(broken),)), 0, 1, 1)
+    image = front(s).ids.image
+    assert image.texture is None and image.opacity == 0
+    assert front(s).ids.body.text  # the rest of the slide is there
