@@ -119,8 +119,10 @@ class Coordinator:
     def _record(self, result: str, error: str | None) -> None:
         try:
             self.store.record_attempt(self.clock(), result, error)
-        except SyncError:
-            log.warning("could not record sync result %s (%s)", result, error)
+        except SyncError as exc:
+            # After a failure the caller reports the failure itself; one line is enough.
+            level = logging.INFO if result == "failed" else logging.WARNING
+            log.log(level, "could not record sync result %s: %s", result, exc)
 
     @contextmanager
     def _lock(self) -> Iterator[None]:

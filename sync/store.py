@@ -13,16 +13,22 @@ sharing a connection across threads.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
 
 from sync.codec import item_from_dict, item_to_dict, meta_from_dict, meta_to_dict
 from sync.errors import FeedRejected, StoreError
 from sync.model import FeedMeta, Item
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -102,44 +108,99 @@ class Snapshot:
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # Set when the file can only be read as it lies on disk (a full or read-only SD
+        # card): the last good content stays on screen, and every write fails cleanly.
+        self.read_only_reason: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                # WAL is a property of the file, kept across connections and restarts, so
-                # it is set once here rather than on every connection (which re-read the
-                # header and took a lock each time).
-                db.execute("PRAGMA journal_mode = WAL")
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    # WAL is a property of the file, kept across connections and restarts,
+                    # so it is set once, with the schema, when the file is new.
+                    db.execute("PRAGMA journal_mode = WAL")
+                    db.executescript(_SCHEMA)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except OSError as exc:
             raise StoreError(f"store {self.path}: {exc.strerror or exc}") from exc
+        except StoreError as exc:
+            if not self._can_read_as_is():
+                raise
+            self.read_only_reason = str(exc)
+            log.info("%s; reading the content held as it is on disk", exc)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection whose transaction commits on success and rolls back on error."""
+    def _connect(self, *, as_is: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection whose transaction commits on success and rolls back on error.
+
+        ``as_is``: read the file as it lies on disk (``immutable``), for a full or read-only
+        file system where SQLite cannot create the WAL index it needs for a normal read.
+        """
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if as_is:
+                uri = f"file:{quote(str(self.path.resolve()))}?mode=ro&immutable=1"
+                db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"store {self.path}: cannot open: {exc}") from exc
+            raise StoreError(f"store {self.path}: cannot open: {_reason(exc)}") from exc
         try:
             # FULL: a committed feed survives a power cut, not only a crash. Swaps are rare,
             # so the extra fsync costs nothing that matters. Unlike the journal mode this
             # setting belongs to the connection, so every connection sets it.
-            db.execute("PRAGMA synchronous = FULL")
+            if not as_is:
+                db.execute("PRAGMA synchronous = FULL")
             yield db
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store {self.path}: {exc}") from exc
+            raise StoreError(f"store {self.path}: {_reason(exc)}") from exc
         finally:
             db.close()
 
+    def _can_read_as_is(self) -> bool:
+        """Whether the main file alone holds the last committed state.
+
+        SQLite checkpoints and removes the ``-wal`` file when the last connection closes,
+        which every call here does; a ``-wal`` with frames left in it (a crash) may hold
+        the newest commit, and reading around it could show a half-checkpointed file.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            if (wal.exists() and wal.stat().st_size > 0) or not self.path.is_file():
+                return False
+            with self._connect(as_is=True) as db:
+                return bool(db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION)
+        except (OSError, StoreError):
+            return False
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read; on a disk that has filled up or turned read-only, read as is.
+
+        The normal way is tried every time, so the store is writable again as soon as the
+        disk is (space freed, remounted read-write) without restarting the app.
+        """
+        try:
+            with self._connect() as db:
+                result = fn(db)
+        except StoreError as exc:
+            if not self._can_read_as_is():
+                raise
+            if self.read_only_reason is None:
+                log.info("%s; reading the content held as it is on disk", exc)
+            self.read_only_reason = str(exc)
+            with self._connect(as_is=True) as db:
+                return fn(db)
+        self.read_only_reason = None
+        return result
+
     def snapshot(self) -> Snapshot:
-        with self._connect() as db:
+        def read(db: sqlite3.Connection) -> tuple[tuple | None, list[tuple]]:
             db.execute("BEGIN")
             try:
-                state_row = db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone()
-                rows = db.execute("SELECT data_json FROM items ORDER BY rowid").fetchall()
+                state = db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone()
+                return state, db.execute("SELECT data_json FROM items ORDER BY rowid").fetchall()
             finally:
                 db.execute("COMMIT")
+
+        state_row, rows = self._read(read)
         if state_row is None:
             return Snapshot(meta=None, state=None)
         meta, state = _state_from_row(state_row)
@@ -147,8 +208,7 @@ class Store:
         return Snapshot(meta=meta, state=state, items=items)
 
     def feed_state(self) -> FeedState | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone()
+        row = self._read(lambda db: db.execute("SELECT * FROM feed_state WHERE id = 1").fetchone())
         return _state_from_row(row)[1] if row else None
 
     def replace_snapshot(
@@ -205,7 +265,10 @@ class Store:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite has already rolled back by itself after some errors (a full disk):
+                # a second ROLLBACK would fail and hide the real reason.
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def update_validators(self, etag: str | None, last_modified: str | None) -> None:
@@ -232,11 +295,12 @@ class Store:
             )
 
     def sync_status(self) -> SyncStatus:
-        with self._connect() as db:
-            row = db.execute(
+        row = self._read(
+            lambda db: db.execute(
                 "SELECT last_attempt_at, last_result, last_error, last_success_at,"
                 " consecutive_failures FROM sync_status WHERE id = 1"
             ).fetchone()
+        )
         if row is None:
             return SyncStatus()
         return SyncStatus(
@@ -254,9 +318,10 @@ class Store:
         items into objects just to look at the few that carry an image cost about a third
         of a second after every cold sync. One statement, so one consistent read.
         """
-        with self._connect() as db:
+
+        def read(db: sqlite3.Connection) -> list[tuple] | None:
             try:
-                rows = db.execute(
+                return db.execute(
                     "SELECT DISTINCT json_extract(m.value, '$.local_path')"
                     " FROM items, json_each(items.data_json, '$.media') AS m"
                     " WHERE json_extract(m.value, '$.local_path') IS NOT NULL"
@@ -264,11 +329,25 @@ class Store:
             except sqlite3.OperationalError as exc:
                 if "no such function" not in str(exc) and "no such table" not in str(exc):
                     raise
-                rows = None  # an SQLite built without JSON functions (before 3.38)
+                return None  # an SQLite built without JSON functions (before 3.38)
+
+        rows = self._read(read)
         if rows is None:
             items = self.snapshot().items
             return {m.local_path for item in items for m in item.media if m.local_path}
         return {r[0] for r in rows if r[0]}
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    """SQLite's words, plus what they mean on a terminal when they are obscure."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"{text} (the SD card or data folder is read-only)"
+    if "full" in text:
+        return f"{text} (no space left for the data folder)"
+    if "disk I/O error" in text or "unable to open" in text:
+        return f"{text} (the data folder may be full or read-only)"
+    return text
 
 
 def _dt(value: str | None) -> datetime | None:

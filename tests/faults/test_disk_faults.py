@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sync.errors import SyncError
 from tests import feedkit
 from tests.faults.conftest import RawServer, Terminal, make_terminal, media_entry, noise_png
 
@@ -139,12 +140,6 @@ def test_snapshot_that_cannot_fit(on_small_disk: Terminal) -> None:
     assert len(term.items()) == 40
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="store bug: Store.replace_snapshot issues ROLLBACK after SQLite already rolled "
-    "back on SQLITE_FULL, so the reason reads 'cannot rollback - no transaction is active'",
-)
 def test_snapshot_that_cannot_fit_names_the_full_disk(on_small_disk: Terminal) -> None:
     term = on_small_disk
     fill(term.data_dir, leave=200_000)
@@ -186,13 +181,6 @@ def test_disk_completely_full_sync_fails_in_one_line(on_small_disk: Terminal) ->
     assert [r["id"] for r in term.items()] == ["b-only"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="store bug: Store() writes on open (CREATE TABLE, PRAGMA user_version) and WAL "
-    "mode must create -wal/-shm, so a full disk ('disk I/O error') or a read-only one "
-    "('unable to open database file') stops kiosk items and status from reading A",
-)
 @pytest.mark.parametrize("fault", ["full", "read-only"])
 def test_held_content_still_readable(on_small_disk: Terminal, fault: str) -> None:
     """An SD card that filled up or that the kernel remounted read-only must still show A."""
@@ -208,3 +196,32 @@ def test_held_content_still_readable(on_small_disk: Terminal, fault: str) -> Non
             term.status()
         finally:
             remount(term.data_dir, "rw")
+
+
+def test_a_running_terminal_reads_through_a_read_only_spell_and_recovers(
+    on_small_disk: Terminal,
+) -> None:
+    """The app keeps one Store for months: the SD card turning read-only under it must not
+    blank the screen, and writing must work again once the card is writable, no restart."""
+    from datetime import UTC, datetime
+
+    from sync.store import Store
+
+    store = Store(term_store(on_small_disk))
+    held = [i.id for i in store.snapshot().items]
+    assert held and store.read_only_reason is None
+    remount(on_small_disk.data_dir, "ro")
+    try:
+        assert [i.id for i in store.snapshot().items] == held
+        assert store.read_only_reason is not None and "read-only" in store.read_only_reason
+        with pytest.raises(SyncError, match="read-only"):
+            store.record_attempt(datetime.now(UTC), "failed", "test")
+    finally:
+        remount(on_small_disk.data_dir, "rw")
+    store.record_attempt(datetime.now(UTC), "failed", "written after the spell")
+    assert store.sync_status().last_error == "written after the spell"
+    assert store.read_only_reason is None
+
+
+def term_store(term: Terminal) -> Path:
+    return term.data_dir / "store.sqlite3"
