@@ -50,6 +50,16 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _REGION = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_SEQUENCE = 2**63 - 1  # what SQLite's INTEGER holds
+# Times outside these years are a typo or an attack, and near the ends of datetime's range
+# turning them into local time for display would overflow.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+# For _check_lengths: escapes, everything but brackets, quotes and commas, strings, then
+# strings are removed in C, leaving only brackets and commas to count.
+_LEN_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_LEN_KEEP = bytes(b for b in range(256) if b not in b'[]{}",')
+_LEN_STRING = re.compile(rb'"[^"]*"?')
 
 
 class ItemInvalid(ValueError):
@@ -73,12 +83,16 @@ def parse_feed(body: bytes, feed_url: str) -> Feed:
 
     category_ids = {c.id for c in meta.categories}
     dropped: list[str] = []
-    ids = Counter(raw.get("id") for raw in raw_items if isinstance(raw, dict))
+    # Only string ids are counted: a list or object as an id is refused per item below,
+    # and could not be counted anyway (unhashable).
+    ids = Counter(
+        raw["id"] for raw in raw_items if isinstance(raw, dict) and isinstance(raw.get("id"), str)
+    )
     items: list[Item] = []
     for index, raw in enumerate(raw_items):
         label = _item_label(raw, index)
         try:
-            if isinstance(raw, dict) and ids[raw.get("id")] > 1:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str) and ids[raw["id"]] > 1:
                 raise ItemInvalid("duplicate id (every copy dropped)")
             items.append(_parse_item(raw, category_ids, feed_url))
         except ItemInvalid as exc:
@@ -95,6 +109,7 @@ def _load_json(body: bytes) -> dict[str, Any]:
         raise FeedRejected(f"feed: not UTF-8 (byte {exc.start})") from exc
     if _nesting_depth(body) > MAX_DEPTH:
         raise FeedRejected(f"feed: JSON nested deeper than {MAX_DEPTH} levels")
+    _check_lengths(body)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -102,6 +117,8 @@ def _load_json(body: bytes) -> dict[str, Any]:
         raise FeedRejected(f"feed: not valid JSON at line {exc.lineno}: {exc.msg}{hint}") from exc
     except RecursionError as exc:  # pragma: no cover - the depth check comes first
         raise FeedRejected("feed: JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise FeedRejected(f"feed: not usable JSON: {str(exc)[:100]}") from exc
     if not isinstance(doc, dict):
         raise FeedRejected("feed: top level must be a JSON object")
     return doc
@@ -140,6 +157,33 @@ def _nesting_depth(body: bytes) -> int:
     return deepest
 
 
+def _check_lengths(body: bytes) -> None:
+    """Refuse a list or object of more than MAX_ITEMS entries before ``json.loads`` runs.
+
+    ``json.loads`` builds every value before anything could count them, so a million-item
+    feed (three megabytes of ``{},``) would cost a hundred megabytes or more first. No
+    legitimate list or object comes near MAX_ITEMS entries (the items list is the longest),
+    so any that does rejects the feed. One counter per open bracket is all it keeps
+    (substituting containers away with ``re.sub`` was tried: its list of pieces for a
+    million matches cost more than the parse it was meant to avoid).
+    """
+    reduced = _LEN_ESCAPE.sub(b"", body).translate(None, _LEN_KEEP).replace(b'""', b"")
+    counts: list[int] = []  # entries so far in each open list or object
+    for ch in _LEN_STRING.sub(b"", reduced):  # only brackets and commas are left
+        if ch == 44:  # ","
+            if counts:
+                counts[-1] += 1
+                if counts[-1] > MAX_ITEMS:
+                    raise FeedRejected(
+                        f"feed: a list or object of more than {MAX_ITEMS} entries, more than"
+                        f" the limit of {MAX_ITEMS} items"
+                    )
+        elif ch in (91, 123):  # "[" or "{"
+            counts.append(1)
+        elif counts:
+            counts.pop()
+
+
 def _parse_meta(doc: Mapping[str, Any]) -> FeedMeta:
     ext = doc.get("_disclosure")
     if not isinstance(ext, dict):
@@ -149,6 +193,8 @@ def _parse_meta(doc: Mapping[str, Any]) -> FeedMeta:
         sequence = ext.get("sequence")
         if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
             raise ItemInvalid("'sequence' must be a non-negative integer")
+        if sequence > MAX_SEQUENCE:
+            raise ItemInvalid(f"'sequence' is larger than {MAX_SEQUENCE}")
         generated_at = _time(ext, "generated_at", required=True)
         categories = _parse_categories(ext.get("categories"))
         feedback = _parse_feedback(ext.get("feedback"))
@@ -280,8 +326,12 @@ def _parse_media(raw: Any, feed_url: str) -> tuple[Media, ...]:
         if not isinstance(entry, dict):
             raise ItemInvalid("each media entry must be an object")
         url = _text(entry, "url", required=True, limit=2000)
-        absolute = urljoin(feed_url, url)
-        if urlsplit(absolute).scheme not in ("http", "https", "file"):
+        try:
+            absolute = urljoin(feed_url, url)
+            scheme = urlsplit(absolute).scheme
+        except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 host
+            raise ItemInvalid(f"media url {url[:60]!r} is not a valid URL: {exc}") from exc
+        if scheme not in ("http", "https", "file"):
             raise ItemInvalid(f"media url {url[:60]!r} has an unsupported scheme")
         sha = _text(entry, "sha256", required=True, limit=64).lower()
         if not _SHA256.match(sha):
@@ -306,6 +356,10 @@ def _text(obj: Mapping[str, Any], key: str, *, required: bool = False, limit: in
         raise ItemInvalid(f"'{key}' is empty")
     if len(value) > limit:
         raise ItemInvalid(f"'{key}' is {len(value)} characters, more than {limit}")
+    if not value.isascii() and (bad := _SURROGATE.search(value)):
+        # JSON can escape a lone surrogate ("\\ud800"). It is not text: SQLite's UTF-8 would
+        # refuse it when the feed is stored, failing the sync for every other item.
+        raise ItemInvalid(f"'{key}' contains a lone surrogate (U+{ord(bad.group()):04X})")
     return value
 
 
@@ -333,6 +387,8 @@ def parse_time(value: str, key: str = "time") -> datetime:
         raise ItemInvalid(f"'{key}' {value!r} is not an RFC 3339 time") from exc
     if parsed.tzinfo is None:
         raise ItemInvalid(f"'{key}' {value!r} has no UTC offset")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ItemInvalid(f"'{key}' {value!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
     return parsed
 
 
