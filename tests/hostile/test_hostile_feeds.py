@@ -8,7 +8,6 @@ limit is checked is memory a Pi does not have. Pure parser tests, no mocks neede
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 
 import pytest
@@ -44,10 +43,8 @@ def test_million_item_feed_is_refused_before_it_is_built() -> None:
 def test_an_item_limit_feed_still_parses() -> None:
     """The pre-scan must not refuse what the limit allows: exactly MAX_ITEMS items."""
     items = [feedkit.item(f"i{n}") for n in range(MAX_ITEMS)]
-    started = time.monotonic()
     feed = parse_feed(feedkit.encode(feedkit.feed(items)), URL)
     assert len(feed.items) == MAX_ITEMS
-    assert time.monotonic() - started >= 0  # timing is printed by -s only, never asserted
 
 
 def test_long_audience_list_is_refused_before_it_is_built() -> None:
