@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
 from kiosk.display_power import DisplayPower, DisplayPowerError, detect
@@ -20,11 +20,13 @@ from kiosk.pin import PinGuard
 from kiosk.player import PlannedSlide, Player
 from kiosk.presenter import cn_clock
 from kiosk.render import prepare_window
-from kiosk.scheduler import SyncScheduler
 from kiosk.terminal import make_coordinator, open_store
 from sync.coordinator import SyncOutcome
 from sync.errors import SyncError
 from sync.store import Snapshot, SyncStatus
+
+if TYPE_CHECKING:  # APScheduler is imported in on_start, after the first frame is drawn
+    from kiosk.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def build_app(config: Config) -> Any:
     from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 
     from kiosk.feedback import qr_matrix
+    from screens.signage import software_gl
 
     class KioskApp(App):
         offline = BooleanProperty(False)
@@ -195,20 +198,26 @@ def build_app(config: Config) -> Any:
             self._update_status(self.store.sync_status())
             self._refresh_rolling_extras()
             self.advance()
-            self.scheduler = SyncScheduler(
-                self.coordinator,
-                every_minutes=config.feed.sync_minutes,
-                jitter_seconds=config.feed.jitter_seconds,
-                on_result=self._on_sync_result,
-                first_delay_seconds=0.5,
-            )
-            self.scheduler.start()
+            # Syncing, and importing APScheduler for it, waits until the first slide is up.
+            self._sync_start_ev = Clock.schedule_once(self._start_sync, 0.5)
             self._start_reporting()
             Clock.schedule_interval(self._minute_tick, 30)
             Clock.schedule_interval(self._idle_tick, 1)
             self._minute_tick(0)
             _notify_systemd("READY=1")
             Clock.schedule_interval(lambda dt: _notify_systemd("WATCHDOG=1"), 10)
+
+        def _start_sync(self, _dt: float = 0) -> None:
+            from kiosk.scheduler import SyncScheduler
+
+            self.scheduler = SyncScheduler(
+                self.coordinator,
+                every_minutes=config.feed.sync_minutes,
+                jitter_seconds=config.feed.jitter_seconds,
+                on_result=self._on_sync_result,
+                first_delay_seconds=0.0,
+            )
+            self.scheduler.start()
 
         def _start_reporting(self) -> None:
             """Heartbeat and metrics run on their own threads; the UI only nudges them."""
@@ -240,6 +249,8 @@ def build_app(config: Config) -> Any:
                 self.metrics.start()
 
         def on_stop(self) -> None:
+            if getattr(self, "_sync_start_ev", None) is not None:
+                self._sync_start_ev.cancel()
             self.recorder.stop()
             for worker in (self.heartbeat, self.metrics):
                 if worker is not None:
@@ -425,7 +436,10 @@ def build_app(config: Config) -> Any:
             for screen in self.sm.screens:
                 if hasattr(screen, "set_countdown"):
                     screen.set_countdown(None)
-            self.sm.transition = FadeTransition(duration=0.3)
+            # A fade renders both screens into window-sized buffers: on software GL that is
+            # a CPU-bound 0.3 s and ~50 MB, so there it cuts, as the rolling slides do.
+            if not software_gl():
+                self.sm.transition = FadeTransition(duration=0.3)
             self.sm.current = self.rolling.name
             self.sm.transition = NoTransition()
 

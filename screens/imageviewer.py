@@ -44,6 +44,7 @@ class ImageViewer(FloatLayout):
     def open_at(self, paths: Sequence[str], index: int = 0) -> None:
         self.paths = list(paths)
         self.index = min(max(0, index), max(len(self.paths) - 1, 0))
+        self._show()  # the same paths and index again fire no event, and close() cleared it
         self.is_open = bool(self.paths)
 
     def step(self, delta: int) -> None:
@@ -53,6 +54,7 @@ class ImageViewer(FloatLayout):
     def close(self) -> None:
         if self.is_open:
             self.is_open = False
+            self.source = ""  # give back the full-screen image's texture
             self.dispatch("on_close")
 
     def current_path(self) -> str:

@@ -40,7 +40,7 @@ def measurer(
     font_size: float, bold: bool = False, font_name: str = FONT_NAME
 ) -> Callable[[str], float]:
     """A cached width function for one font and size (used by pagination too)."""
-    return _measurer(font_name, float(font_size), bold)
+    return _measurer(font_name, _size_key(font_size), bold)
 
 
 def wrap(text: str, width: float, font_size: float, bold: bool = False) -> list[str]:
@@ -56,8 +56,14 @@ def line_pixels(font_size: float, bold: bool = False, font_name: str = FONT_NAME
     labels keep ``line_height`` at :data:`screens.theme.LINE_HEIGHT` (1.0) and pagination
     uses this measured value rather than a guess.
     """
-    core = CoreLabel(font_name=font_name, font_size=font_size, bold=bold)
+    core = CoreLabel(font_name=font_name, font_size=_size_key(font_size), bold=bold)
     return float(core.get_extents("国Ag")[1]) * LINE_HEIGHT
+
+
+def _size_key(font_size: float) -> float | int:
+    """A whole size as an int: Kivy caches font faces by the size's text, so 38.0 and 38
+    would each open a face of the CJK font (about 2.5 MB apiece)."""
+    return int(font_size) if float(font_size).is_integer() else float(font_size)
 
 
 class PlainLabel(Label):
