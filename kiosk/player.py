@@ -29,6 +29,9 @@ class PlannedSlide:
     seconds: float
 
 
+MAX_ROLLING_PAGES = 6
+
+
 class Player:
     def __init__(
         self,
@@ -53,7 +56,10 @@ class Player:
         )
 
     def _item_pages(self, item: Item) -> int:
-        return max(1, self.pages_of(self.card_for(item)))
+        # A 100,000-character body is 100-odd pages: rolled in full it would hold a
+        # passer-by's screen for a quarter of an hour. The rest is for the touch screen
+        # and the QR code; the pager still shows the true count ("第 6/120 页").
+        return max(1, min(MAX_ROLLING_PAGES, self.pages_of(self.card_for(item))))
 
     def card_for(self, item: Item) -> ItemCard:
         assert self.presenter is not None
