@@ -40,16 +40,18 @@ def print_sync(sizes: list[int]) -> None:
     from bench import sync_bench
 
     print("\n## Sync (real coordinator, loopback feed server, one child process per step)\n")
-    print("| items | images | feed MB | cold s | cold peak RSS MB | cold tracemalloc peak MB |"
+    print("| items | images | feed MB | cold s (median) | cold CPU s | cold peak RSS MB |"
+          " cold tracemalloc peak MB |"
           " unchanged s | unchanged feed body B | changed s | changed feed B | changed media B"
           " (requests; new image B) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     figures = []
     for n in sizes:
         f = sync_bench.run([n])[0]
         figures.append(f)
         print(f"| {f.items:,} | {f.images} | {f.feed_bytes / 2**20:.2f} | {f.cold_s:.2f} |"
-              f" {f.cold_rss_mb:.0f} | {f.cold_trace_peak_mb:.1f} | {f.unchanged_s * 1000:.1f} ms"
+              f" {f.cold_cpu_s:.2f} | {f.cold_rss_mb:.0f} | {f.cold_trace_peak_mb:.1f} |"
+              f" {f.unchanged_s * 1000:.1f} ms"
               f" ({f.unchanged_result}) | {f.unchanged_feed_body} | {f.changed_s:.2f} |"
               f" {f.changed_feed_body:,} | {f.changed_media_body:,}"
               f" ({f.changed_media_requests}; {f.changed_image_bytes:,}) |", flush=True)
@@ -84,7 +86,9 @@ def print_app(cpu_seconds: float) -> None:
           f" {f.cpu_ticker_off:.1f} % of a core | ≤ {TARGET_CPU_PERCENT:.0f} %"
           f" {_mark(f.cpu_ticker_off <= TARGET_CPU_PERCENT)} |")
     print(f"| CPU rolling {f.cpu_seconds:.0f} s, ticker on ({f.slides_on} slides) |"
-          f" {f.cpu_ticker_on:.1f} % of a core | |", flush=True)
+          f" {f.cpu_ticker_on:.1f} % of a core | |")
+    print(f"| peak RSS while rolling, ticker off / on | {f.rolling_hwm_off_mb:.0f} /"
+          f" {f.rolling_hwm_on_mb:.0f} MB | |", flush=True)
 
 
 def print_soak(quick: bool) -> None:
