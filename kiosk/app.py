@@ -109,6 +109,7 @@ def build_app(config: Config) -> Any:
             self._pending_lock = threading.Lock()
             self._advance_ev: Any = None
             self._long_press_ev: Any = None
+            self._clock_events: list[Any] = []
             self.started = datetime.now(UTC)
             self.current_slide: PlannedSlide | None = None
             self.display_power = _display_power(config)
@@ -199,13 +200,15 @@ def build_app(config: Config) -> Any:
             self._refresh_rolling_extras()
             self.advance()
             # Syncing, and importing APScheduler for it, waits until the first slide is up.
-            self._sync_start_ev = Clock.schedule_once(self._start_sync, 0.5)
+            self._clock_events.append(Clock.schedule_once(self._start_sync, 0.5))
             self._start_reporting()
-            Clock.schedule_interval(self._minute_tick, 30)
-            Clock.schedule_interval(self._idle_tick, 1)
+            self._clock_events.append(Clock.schedule_interval(self._minute_tick, 30))
+            self._clock_events.append(Clock.schedule_interval(self._idle_tick, 1))
             self._minute_tick(0)
             _notify_systemd("READY=1")
-            Clock.schedule_interval(lambda dt: _notify_systemd("WATCHDOG=1"), 10)
+            self._clock_events.append(
+                Clock.schedule_interval(lambda dt: _notify_systemd("WATCHDOG=1"), 10)
+            )
 
         def _start_sync(self, _dt: float = 0) -> None:
             from kiosk.scheduler import SyncScheduler
@@ -249,8 +252,11 @@ def build_app(config: Config) -> Any:
                 self.metrics.start()
 
         def on_stop(self) -> None:
-            if getattr(self, "_sync_start_ev", None) is not None:
-                self._sync_start_ev.cancel()
+            # A stopped App must not be called back: its widgets may already be gone.
+            for event in (*self._clock_events, self._advance_ev, self._long_press_ev):
+                if event is not None:
+                    event.cancel()
+            self._clock_events.clear()
             self.recorder.stop()
             for worker in (self.heartbeat, self.metrics):
                 if worker is not None:

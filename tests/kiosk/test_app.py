@@ -227,3 +227,12 @@ def test_led_mode_in_a_full_screen_output_draws_only_the_top_left_area(tmp_path:
             assert part.getextrema() == ((0, 0), (0, 0), (0, 0))  # nothing leaks outside
     finally:
         stop_app(application)
+
+
+def test_a_stopped_app_is_never_called_back(tmp_path: Path) -> None:
+    """Regression: a stopped App's next slide still fired and drew on freed widgets."""
+    application = start_app(tmp_path)
+    pending = [application._advance_ev, *application._clock_events]
+    assert application._advance_ev.is_triggered  # the next slide is waiting
+    stop_app(application)
+    assert not any(event.is_triggered for event in pending)
