@@ -257,6 +257,10 @@ def build_app(config: Config) -> Any:
                 if event is not None:
                     event.cancel()
             self._clock_events.clear()
+            from kivy.core.window import Window
+
+            Window.unbind(on_keyboard=self._on_keyboard, on_request_close=self._on_close)
+            Window.unbind(on_touch_down=self._on_any_touch, on_touch_up=self._on_touch_up)
             self.recorder.stop()
             for worker in (self.heartbeat, self.metrics):
                 if worker is not None:

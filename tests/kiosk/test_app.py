@@ -234,5 +234,13 @@ def test_a_stopped_app_is_never_called_back(tmp_path: Path) -> None:
     application = start_app(tmp_path)
     pending = [application._advance_ev, *application._clock_events]
     assert application._advance_ev.is_triggered  # the next slide is waiting
+    assert touch_at(application, 900, 500) is True  # rolling: the touch opens browsing
+    application.back_to_rolling()
     stop_app(application)
     assert not any(event.is_triggered for event in pending)
+    # Nor does it take touches meant for whatever the window shows next.
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    assert Window.dispatch("on_touch_down", UnitTestTouch(900, 500)) is not True
+    assert application.sm.current == "signage"
