@@ -29,13 +29,13 @@ from urllib.request import url2pathname
 from kiosk import config as config_mod
 from kiosk import display_power
 from kiosk.config import DEMO_PUBLIC_KEY_FILE, Config, ConfigError
+from kiosk.render import is_software_renderer
 from sync.errors import SyncError
 
 if TYPE_CHECKING:
     from sync.fetch import Validators
 
 MB = 1024 * 1024
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")
 TOUCH_NAMES = (
     "touch", "ft5x06", "ft5406", "edt-ft", "goodix", "ilitek", "egalax", "eeti", "maxtouch",
     "atmel_mxt", "wacom", "usbtouch", "ads7846", "tsc2007", "raspberrypi-ts",
@@ -201,7 +201,7 @@ def check_gl(machine: Machine) -> Check:
         )
     info = json.loads(found)
     renderer = f"{info['renderer']}, OpenGL {info['version']}"
-    if any(sw in info["renderer"].lower() for sw in SOFTWARE_RENDERERS):
+    if is_software_renderer(info["renderer"]):
         driver = "no GPU driver is loaded (Raspberry Pi: dtoverlay=vc4-kms-v3d in config.txt)"
         groups = (
             f"the kiosk user lacks GPU access: sudo usermod -aG video,render {_user()} and log "

@@ -15,6 +15,14 @@ from typing import Any
 
 _prepared: tuple[int, int] | None = None
 
+# GL renderers that rasterise on the CPU: `kiosk doctor` warns about them, and the
+# rolling display cuts instead of cross-fading on them.
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")
+
+
+def is_software_renderer(name: str) -> bool:
+    return any(sw in name.lower() for sw in SOFTWARE_RENDERERS)
+
 
 def prepare_window(width: int, height: int, *, visible: bool = False) -> None:
     """Configure Kivy for an off-screen window of exactly ``width``×``height`` pixels.

@@ -42,6 +42,7 @@ from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
+from kiosk.render import is_software_renderer
 from screens.cards import FeedbackInfo, ItemCard, StatusInfo
 from screens.linebreak import sanitize
 from screens.pagination import (
@@ -63,8 +64,6 @@ Rect = tuple[float, float, float, float]  # x, y, width, height (Kivy: y from th
 QRMatrix = list[list[bool]]
 
 FADE_SECONDS = 0.4
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")
-"""GL renderers that rasterise on the CPU (as ``kiosk doctor`` names them)."""
 UNSIZED = (100, 100)
 """Kivy's default widget size: not laid out yet. Metrics for it would give every label a
 font size of its own (5, 6, 7 px ...), and each size opens another FreeType face of the CJK
@@ -141,7 +140,7 @@ def software_gl() -> bool:
         except Exception:  # a driver that will not say: assume a GPU, the common case
             raw = b""
         name = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")
-        _software_gl = any(sw in name.lower() for sw in SOFTWARE_RENDERERS)
+        _software_gl = is_software_renderer(name)
     return _software_gl
 
 
