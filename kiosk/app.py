@@ -383,8 +383,8 @@ def build_app(config: Config) -> Any:
                 self._refresh_rolling_extras()
             local = datetime.now().astimezone().time()
             off = config.schedule.screen_is_off(local)
-            # Asked every tick, sent only on a change (or a retry after a failure), so a TV
-            # switched on by hand at night is put back to standby within the retry time.
+            # Asked every tick; DisplayPower sends a command only when the wanted state
+            # changes, or again ten minutes after a failed switch.
             self.display_power.request(not off)
             if off != self.screen_off:
                 self.screen_off = off
